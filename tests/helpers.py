@@ -1,0 +1,24 @@
+"""Shared test helpers (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "projects"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def copy_sample(name: str, dest: Path) -> Path:
+    target = dest / name
+    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns(".workbench"))
+    return target
+
+
+def make_project(dest: Path, text: str, config: str | None = None) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "workbench.toml").write_text(text, encoding="utf-8")
+    if config is not None:
+        (dest / "Config.toml").write_text(config, encoding="utf-8")
+    return dest

@@ -1,0 +1,63 @@
+"""The `workbench` command. Each subcommand lives in its own module, imported only when used,
+so `workbench check` never pays for textual and `workbench` (the app) never pays for argparse
+help of every command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# subcommand -> module in workbench.cli with `configure(parser)` and `run(args) -> int`.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "open": ("app", "Open the app on a project (the default command)"),
+    "new": ("new", "Scaffold an empty project"),
+    "check": ("check", "Check a project and print diagnostics"),
+    "config": ("config", "List, get, set or unset configurable values"),
+    "connectors": ("connectors", "Search the connector catalogue, or show one connector"),
+    "run": ("run", "Run an entry point"),
+    "runs": ("runs", "List past runs, or replay one"),
+    "schedule": ("schedule", "Run every scheduled automation on its schedule"),
+    "sandbox": ("sandbox", "Serve a local OAuth2 + SCIM 2.0 identity provider on loopback"),
+    "demo": ("demo", "Open the app on the sample project against an in-process sandbox"),
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _usage() -> str:
+    lines = ["usage: workbench [DIR]            open the app on a project (default: .)",
+             "       workbench COMMAND [...]    (workbench COMMAND --help for its options)", "", "commands:"]
+    lines += [f"  {name:<12} {help_text}" for name, (_, help_text) in COMMANDS.items()]
+    lines += ["", "exit codes: 0 ok, 1 a run failed, 2 invalid project or usage, 130 interrupted"]
+    return "\n".join(lines)
+
+
+def _module(name: str):
+    return importlib.import_module(f"workbench.cli.{name}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["-h"], ["--help"], ["help"]):
+        print(_usage())
+        return EXIT_OK
+    if argv[:1] == ["--version"]:
+        from workbench import __version__
+
+        print(f"workbench {__version__}")
+        return EXIT_OK
+    # `workbench`, `workbench DIR` and `workbench --flag DIR` open the app.
+    if not argv or argv[0] not in COMMANDS:
+        argv.insert(0, "open")
+    command = argv[0]
+    # Import only the one command module: the others would cost start-up time.
+    module = _module(COMMANDS[command][0])
+    parser = argparse.ArgumentParser(prog=f"workbench {command}", description=COMMANDS[command][1])
+    module.configure(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return module.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

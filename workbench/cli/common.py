@@ -1,0 +1,64 @@
+"""Small pieces shared by the CLI commands."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, TextIO
+
+from workbench.cli import EXIT_USAGE
+
+
+class CliError(Exception):
+    """Print the message to stderr and exit with `code` (2: nothing was done)."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def add_dir(parser, help_text: str = "project folder (default: .)") -> None:
+    parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help=help_text)
+
+
+def open_store(path: str):
+    from workbench.project import ProjectFileError, ProjectStore
+
+    try:
+        return ProjectStore.open(path)
+    except ProjectFileError as exc:
+        raise CliError(str(exc)) from None
+
+
+def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    out = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise CliError(f"--set expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value
+    return out
+
+
+def use_color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") not in ("dumb", "vt100")
+
+
+def style(text: str, code: str, stream: TextIO = sys.stdout) -> str:
+    return f"\033[{code}m{text}\033[0m" if use_color(stream) else text
+
+
+def print_table(rows: list[list[Any]], header: list[str], stream: TextIO = sys.stdout) -> None:
+    cells = [header] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    for n, row in enumerate(cells):
+        line = "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+        print(style(line, "1", stream) if n == 0 else line, file=stream)
+
+
+def run_guarded(fn, args) -> int:
+    try:
+        return fn(args)
+    except CliError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
+        return exc.code

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+ERROR, WARNING = "error", "warning"
+
+
+@dataclass
+class Diagnostic:
+    severity: str  # "error" | "warning"
+    code: str  # e.g. "unknown-connector"
+    message: str
+    file: str = "workbench.toml"
+    line: int | None = None
+    key: str = ""  # TOML key path, e.g. entrypoints.provisionUser.steps[0].call
+    hints: list[str] = field(default_factory=list)
+
+    def location(self) -> str:
+        where = self.file + (f":{self.line}" if self.line else "")
+        return f"{where} [{self.key}]" if self.key else where
+
+    def to_dict(self) -> dict:
+        return asdict(self)

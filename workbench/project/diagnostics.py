@@ -1,0 +1,257 @@
+"""`workbench check`: everything that can be known about a project without running it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+
+from workbench.project.config import env_name
+from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
+from workbench.project.expressions import ExpressionError, iter_templates, parse_expression, parse_template
+from workbench.project.model import BRANCH_ATTRS, CallStep, ForeachStep, IfStep, SetStep, child_branches
+from workbench.project.store import CONFIG_FILE, ProjectStore
+
+RESERVED = ("config", "error")
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check(
+    store: ProjectStore,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, str] | None = None,
+    memory: Mapping[str, Any] | None = None,
+) -> list[Diagnostic]:
+    checker = _Checker(store)
+    checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
+    return checker.diagnostics
+
+
+def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
+    return any(d.severity == ERROR for d in diagnostics)
+
+
+class _Checker:
+    def __init__(self, store: ProjectStore) -> None:
+        self.store = store
+        self.project = store.project
+        self.diagnostics: list[Diagnostic] = list(store.load_diagnostics)
+
+    def add(self, code: str, message: str, path: tuple, severity: str = ERROR, **kw: Any) -> None:
+        self.diagnostics.append(self.store.diag(code, message, path, severity=severity, **kw))
+
+    def run(self, resolved) -> None:
+        self.configurables(resolved)
+        self.connections()
+        for name, entry in self.project.entrypoints.items():
+            self.entrypoint(name, entry)
+
+    # -- configurables ---------------------------------------------------------------------------
+    def configurables(self, resolved) -> None:
+        seen_env: dict[str, str] = {}
+        for name, decl in self.project.configurables.items():
+            path = ("configurables", name)
+            other = seen_env.setdefault(env_name(name), name)
+            if other != name:
+                self.add("duplicate-name", f"configurables {other!r} and {name!r} share the variable {env_name(name)}", path)
+            if decl.default is not None:
+                from workbench.project.config import CoercionError, coerce
+
+                try:
+                    coerce(decl.type, decl.default, from_text=False)
+                except CoercionError as exc:
+                    self.add("type-mismatch", f"default of {name}: {exc}", path + ("default",))
+            if decl.secret and decl.default is not None:
+                self.add("secret-default", f"secret {name} has a default in workbench.toml; keep secrets in Config.toml or the environment", path, WARNING)
+        for rv in resolved.values.values():
+            path = ("configurables", rv.name)
+            if rv.error:
+                file = CONFIG_FILE if rv.source == "Config.toml" else "workbench.toml"
+                where = (rv.name,) if file == CONFIG_FILE else path
+                self.add("type-mismatch", rv.error, where, file=file)
+            elif rv.source == "missing":
+                self.add(
+                    "missing-value",
+                    f"required configurable {rv.name} has no value",
+                    path,
+                    hints=[
+                        f"workbench config {self.store.root} set {rv.name} {'-' if rv.decl.secret else 'VALUE'}",
+                        f"export {env_name(rv.name)}=VALUE",
+                        f"workbench run {self.store.root} --set {rv.name}=VALUE",
+                    ],
+                )
+        for key in resolved.unknown_keys:
+            self.add("unknown-configurable", f"{key} in Config.toml is not a declared configurable"
+                     + _did_you_mean(key, self.project.configurables), (key,), WARNING, file=CONFIG_FILE)
+
+    # -- connections -----------------------------------------------------------------------------
+    def connections(self) -> None:
+        from workbench.connectors import catalogue
+
+        for name, decl in self.project.connections.items():
+            path = ("connections", name)
+            try:
+                spec = catalogue.get(decl.connector)
+            except KeyError:
+                known = [s.id for s in catalogue.all_specs()]
+                self.add("unknown-connector", f"unknown connector {decl.connector!r}" + _did_you_mean(decl.connector, known),
+                         path + ("connector",))
+                continue
+            self.templates(decl.fields, path, self.base_scope())
+            self.validate_fields(spec.connection, decl.fields, path, f"connection {name}")
+            self.literal_secrets(decl.fields, path)
+
+    def literal_secrets(self, fields: dict, path: tuple) -> None:
+        auth = fields.get("auth")
+        if isinstance(auth, dict):
+            for key in ("clientSecret", "password", "token"):
+                value = auth.get(key)
+                if isinstance(value, str) and value and "${" not in value:
+                    self.add("literal-secret", f"{key} is written in workbench.toml; bind it to a secret configurable",
+                             path + ("auth", key), WARNING)
+
+    def validate_fields(self, model, values: dict, path: tuple, what: str) -> None:
+        """Validate literal values against a schema. Values that are expressions are checked at
+        run time, so type errors at those locations are ignored here."""
+        try:
+            model.model_validate(values)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p or p in ("function-after",)))
+                if _is_expression_at(values, loc):
+                    continue
+                if err["type"] == "missing":
+                    self.add("missing-key", f"{what}: {'.'.join(map(str, loc))} is required", path)
+                elif err["type"] == "extra_forbidden":
+                    self.add("unknown-key", f"{what}: unknown field {'.'.join(map(str, loc))!r}", path + loc)
+                elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                    self.add("type-mismatch", f"{what}: {'.'.join(map(str, loc)) or 'value'}: {err['msg']}", path + loc)
+                else:
+                    self.add("type-mismatch", f"{what}: {'.'.join(map(str, loc))}: {err['msg']}", path + loc)
+
+    # -- entry points and steps -----------------------------------------------------------------
+    def base_scope(self) -> set[str]:
+        return {"config"}
+
+    def entrypoint(self, name: str, entry) -> None:
+        path = ("entrypoints", name)
+        if entry.schedule is not None:
+            from croniter import croniter
+
+            if len(entry.schedule.split()) != 5 or not croniter.is_valid(entry.schedule):
+                self.add("bad-cron", f"schedule {entry.schedule!r} is not a valid 5-field cron expression", path + ("schedule",))
+        try:
+            from zoneinfo import ZoneInfo
+
+            ZoneInfo(entry.timezone)
+        except Exception:
+            self.add("bad-timezone", f"unknown timezone {entry.timezone!r}", path + ("timezone",))
+        scope = self.base_scope()
+        self.steps(entry.steps, path + ("steps",), scope)
+        self.steps(entry.onError, path + ("onError",), scope | {"error"})
+
+    def steps(self, steps: list, path: tuple, scope: set[str]) -> None:
+        for index, step in enumerate(steps):
+            self.step(step, path + (index,), scope)
+
+    def step(self, step, path: tuple, scope: set[str]) -> None:
+        if isinstance(step, CallStep):
+            self.call(step, path, scope)
+        elif isinstance(step, IfStep):
+            try:
+                expr = parse_expression(step.if_)
+                self.references(expr.references(), path + ("if",), scope)
+            except ExpressionError as exc:
+                self.add("expression-syntax", f"if: {exc}", path + ("if",))
+        elif isinstance(step, ForeachStep):
+            self.templates(step.foreach, path + ("foreach",), scope)
+        else:
+            data = step.model_dump(by_alias=True, exclude={"label"})
+            self.templates(data, path, scope)
+        for branch in child_branches(step):
+            inner = scope | ({step.as_} if isinstance(step, ForeachStep) else set())
+            self.steps(getattr(step, BRANCH_ATTRS[branch]), path + (branch,), inner)
+            if isinstance(step, IfStep):
+                scope |= self.defined(getattr(step, BRANCH_ATTRS[branch]))
+        for var in self.defined([step]):
+            if var in RESERVED:
+                self.add("duplicate-name", f"{var!r} is reserved and cannot name a variable", path)
+            scope.add(var)
+
+    def defined(self, steps: list) -> set[str]:
+        out = set()
+        for step in steps:
+            if isinstance(step, (CallStep, ForeachStep)) and step.result:
+                out.add(step.result)
+            elif isinstance(step, SetStep):
+                out.add(step.set)
+        return out
+
+    def call(self, step: CallStep, path: tuple, scope: set[str]) -> None:
+        from workbench.connectors import catalogue
+
+        self.templates(step.args, path + ("args",), scope)
+        decl = self.project.connections.get(step.connection)
+        if decl is None:
+            self.add("unknown-connection", f"unknown connection {step.connection!r}"
+                     + _did_you_mean(step.connection, self.project.connections), path + ("call",))
+            return
+        try:
+            spec = catalogue.get(decl.connector)
+        except KeyError:
+            return  # reported on the connection
+        op = spec.operations.get(step.operation)
+        if op is None:
+            self.add("unknown-operation", f"connector {spec.id!r} has no operation {step.operation!r}"
+                     + _did_you_mean(step.operation, spec.operations), path + ("call",))
+            return
+        self.validate_fields(op.params, step.args, path + ("args",), f"{step.call} args")
+
+    def templates(self, value: Any, path: tuple, scope: set[str]) -> None:
+        for key_path, text in iter_templates(value):
+            where = path + _split_key_path(key_path)
+            try:
+                template = parse_template(text)
+            except ExpressionError as exc:
+                self.add("expression-syntax", str(exc), where)
+                continue
+            self.references(template.references(), where, scope)
+
+    def references(self, refs, where: tuple, scope: set[str]) -> None:
+        for ref in refs:
+            if ref.root == "config":
+                name = ref.path.split(".")[1].split("[")[0] if "." in ref.path else ""
+                if name and name not in self.project.configurables:
+                    self.add("undeclared-configurable", f"${{{ref.path}}} reads an undeclared configurable {name!r}"
+                             + _did_you_mean(name, self.project.configurables), where)
+            elif ref.root not in scope:
+                self.add("unknown-variable", f"unknown variable {ref.root!r} in ${{{ref.path}}}"
+                         + _did_you_mean(ref.root, scope), where)
+
+
+def _split_key_path(key_path: str) -> tuple:
+    """"payload.emails[0].value" -> ("payload", "emails", 0, "value")."""
+    out: list = []
+    for part in key_path.replace("]", "").replace("[", ".").split("."):
+        if part:
+            out.append(int(part) if part.isdigit() else part)
+    return tuple(out)
+
+
+def _is_expression_at(values: Any, loc: tuple) -> bool:
+    node = values
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+        if isinstance(node, str) and "${" in node:
+            return True
+    return isinstance(node, str) and "${" in node

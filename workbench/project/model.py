@@ -1,0 +1,191 @@
+"""Pydantic models of `workbench.toml`. Keys are camelCase, as in the file.
+
+The models are a validated view of the file; the tomlkit document stays the truth for edits
+(see store.py), so comments and formatting survive.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+NAME_RE = re.compile(NAME_PATTERN)
+ConfigType = Literal["string", "int", "float", "boolean", "string[]", "int[]"]
+LogLevel = Literal["debug", "info", "warning", "error"]
+STEP_KINDS = ("call", "set", "log", "if", "foreach", "return", "fail")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Integration(_Model):
+    name: str
+    description: str = ""
+
+
+class Configurable(_Model):
+    type: ConfigType = "string"
+    description: str = ""
+    secret: bool = False
+    default: Any = None
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+
+class ConnectionDecl(BaseModel):
+    """`[connections.X]`: the connector id plus that connector's fields (checked against its schema
+    by the diagnostics, since connectors are plugins)."""
+
+    model_config = ConfigDict(extra="allow")
+    connector: str
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class _Step(_Model):
+    label: str = ""  # an optional caption for the step card
+
+    @property
+    def kind(self) -> str:
+        return type(self).KIND  # type: ignore[attr-defined]
+
+
+class CallStep(_Step):
+    KIND: ClassVar[str] = "call"
+    call: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+    args: dict[str, Any] = {}
+    result: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+    @property
+    def connection(self) -> str:
+        return self.call.split(".", 1)[0]
+
+    @property
+    def operation(self) -> str:
+        return self.call.split(".", 1)[1]
+
+
+class SetStep(_Step):
+    KIND: ClassVar[str] = "set"
+    set: str = Field(pattern=NAME_PATTERN)
+    value: Any = None
+
+
+class LogStep(_Step):
+    KIND: ClassVar[str] = "log"
+    log: str
+    level: LogLevel = "info"
+
+
+class IfStep(_Step):
+    KIND: ClassVar[str] = "if"
+    if_: str = Field(alias="if")
+    then: list[Step] = []
+    else_: list[Step] = Field(default=[], alias="else")
+
+
+class ForeachStep(_Step):
+    KIND: ClassVar[str] = "foreach"
+    foreach: str  # an expression giving a list, e.g. "${rows}"
+    as_: str = Field(default="item", alias="as", pattern=NAME_PATTERN)
+    concurrency: int = Field(default=1, ge=1, le=256)
+    steps: list[Step] = []
+    result: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+
+class ReturnStep(_Step):
+    KIND: ClassVar[str] = "return"
+    return_: Any = Field(alias="return")
+
+
+class FailStep(_Step):
+    KIND: ClassVar[str] = "fail"
+    fail: str
+
+
+def step_kind(value: Any) -> str | None:
+    """The first key naming a step kind decides the kind."""
+    if isinstance(value, dict):
+        for key in value:
+            if key in STEP_KINDS:
+                return key
+        return None
+    if isinstance(value, _Step):
+        return value.kind
+    return None
+
+
+Step = Annotated[
+    Union[
+        Annotated[CallStep, Tag("call")],
+        Annotated[SetStep, Tag("set")],
+        Annotated[LogStep, Tag("log")],
+        Annotated[IfStep, Tag("if")],
+        Annotated[ForeachStep, Tag("foreach")],
+        Annotated[ReturnStep, Tag("return")],
+        Annotated[FailStep, Tag("fail")],
+    ],
+    Discriminator(
+        step_kind,
+        custom_error_type="step_kind",
+        custom_error_message="a step needs one of the keys: " + ", ".join(STEP_KINDS),
+    ),
+]
+AnyStep = Union[CallStep, SetStep, LogStep, IfStep, ForeachStep, ReturnStep, FailStep]
+
+
+class EntryPoint(_Model):
+    kind: Literal["automation"] = "automation"
+    description: str = ""
+    schedule: str | None = None
+    timezone: str = "UTC"
+    steps: list[Step] = []
+    onError: list[Step] = []
+
+
+class Project(_Model):
+    integration: Integration
+    configurables: dict[str, Configurable] = {}
+    connections: dict[str, ConnectionDecl] = {}
+    entrypoints: dict[str, EntryPoint] = {}
+
+    @field_validator("configurables", "connections", "entrypoints")
+    @classmethod
+    def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for name in value:
+            if not NAME_RE.match(name):
+                raise ValueError(f"{name!r} is not a valid name (letters, digits and _; not starting with a digit)")
+        return value
+
+
+IfStep.model_rebuild()
+ForeachStep.model_rebuild()
+EntryPoint.model_rebuild()
+
+
+def walk_steps(steps: list[AnyStep], prefix: str = ""):
+    """Yield (path, step) depth first; paths look like `1`, `2.then.0`, `3.steps.1` (0-based)."""
+    for index, step in enumerate(steps):
+        path = f"{prefix}{index}"
+        yield path, step
+        for branch in child_branches(step):
+            yield from walk_steps(getattr(step, BRANCH_ATTRS[branch]), f"{path}.{branch}.")
+
+
+BRANCH_ATTRS = {"then": "then", "else": "else_", "steps": "steps"}
+
+
+def child_branches(step: AnyStep) -> tuple[str, ...]:
+    if isinstance(step, IfStep):
+        return ("then", "else")
+    if isinstance(step, ForeachStep):
+        return ("steps",)
+    return ()

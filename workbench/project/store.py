@@ -1,0 +1,573 @@
+"""A project on disk: `workbench.toml` and `Config.toml`, loaded into models and edited in place.
+
+Reads use tomllib (fast). The first edit parses the file with tomlkit, and every edit changes that
+document, so hand-written comments, order and formatting survive. A file that fails to parse is
+never written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from workbench.project.diagnostic import ERROR, Diagnostic
+from workbench.project.files import (
+    ProjectFileError,
+    atomic_write,
+    format_key_path,
+    key_lines,
+    locate,
+    parse_toml,
+    read_text,
+)
+from workbench.project.model import (
+    NAME_RE,
+    STEP_KINDS,
+    Configurable,
+    ConnectionDecl,
+    EntryPoint,
+    Integration,
+    Project,
+)
+
+PROJECT_FILE = "workbench.toml"
+CONFIG_FILE = "Config.toml"
+STATE_DIR = ".workbench"
+SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entrypoints": EntryPoint}
+
+
+class EditError(ValueError):
+    """An edit was refused (unknown name, duplicate, bad value); nothing was written."""
+
+
+class _TomlFile:
+    """One TOML file: its text, a fast parse, and a tomlkit document made on first edit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.text = ""
+        self.data: dict[str, Any] = {}
+        self.error: ProjectFileError | None = None
+        self.exists = False
+        self._doc = None
+        self._lines: dict | None = None
+
+    def load(self) -> None:
+        self._doc, self._lines, self.error = None, None, None
+        self.exists = self.path.exists()
+        self.text = read_text(self.path) if self.exists else ""
+        try:
+            self.data = parse_toml(self.path, self.text)
+        except ProjectFileError as exc:
+            self.data, self.error = {}, exc
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha1(self.text.encode()).hexdigest()
+
+    def doc(self):
+        if self.error:
+            raise EditError(f"{self.error} (fix the file by hand; it is not overwritten)")
+        if self._doc is None:
+            import tomlkit
+
+            self._doc = tomlkit.parse(self.text)
+        return self._doc
+
+    def save(self, mode: int | None = None) -> None:
+        import tomlkit
+
+        text = tomlkit.dumps(self.doc())
+        if text == self.text and mode is None and self.exists:
+            return
+        atomic_write(self.path, text, mode=mode)
+        self.text, self.exists, self._lines = text, True, None
+        self.data = parse_toml(self.path, text)
+
+    def line_of(self, path: tuple) -> int | None:
+        if self._lines is None:
+            self._lines = key_lines(self.text)
+        return locate(self._lines, path)
+
+
+class ProjectStore:
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.project_file = _TomlFile(self.root / PROJECT_FILE)
+        self.config_file = _TomlFile(self.root / CONFIG_FILE)
+        self.project: Project = Project(integration=Integration(name=self.root.name))
+        self.load_diagnostics: list[Diagnostic] = []
+
+    # -- loading -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: Path | str) -> ProjectStore:
+        """Load a project. Raises ProjectFileError only when there is no workbench.toml; parse and
+        schema errors become `load_diagnostics` so `check` and the app can show them."""
+        store = cls(root)
+        if not store.project_file.path.is_file():
+            raise ProjectFileError(store.project_file.path, "no workbench.toml here (create one with `workbench new`)")
+        store.reload()
+        return store
+
+    def reload(self) -> None:
+        self.project_file.load()
+        self.config_file.load()
+        self._build_model()
+
+    def changed_on_disk(self) -> bool:
+        """True when either file differs from what was loaded (an external edit)."""
+        for f in (self.project_file, self.config_file):
+            try:
+                text = f.path.read_text(encoding="utf-8") if f.path.exists() else ""
+            except (OSError, UnicodeDecodeError):
+                return True
+            if text != f.text or f.path.exists() != f.exists:
+                return True
+        return False
+
+    def _build_model(self) -> None:
+        """Validate each section entry on its own, so one bad step does not hide the rest."""
+        diags: list[Diagnostic] = []
+        for f in (self.project_file, self.config_file):
+            if f.error:
+                diags.append(Diagnostic(ERROR, "toml-syntax", f.error.message, f.path.name, f.error.line))
+        if self.project_file.error:
+            self.project = Project(integration=Integration(name=self.root.name))
+            self.load_diagnostics = diags
+            return
+        data = self.project_file.data
+        integration = data.get("integration", {})
+        try:
+            parts: dict[str, Any] = {"integration": Integration.model_validate(integration)}
+        except ValidationError as exc:
+            diags += self._validation_diags(exc, ("integration",))
+            parts = {"integration": Integration(name=self.root.name)}
+        for key in data:
+            if key not in SECTIONS and key != "integration":
+                diags.append(self._diag("unknown-key", f"unknown top-level key {key!r}", (key,), severity="warning"))
+        for section, model in SECTIONS.items():
+            table = data.get(section, {})
+            parts[section] = {}
+            if not isinstance(table, dict):
+                diags.append(self._diag("type-mismatch", f"{section} must be a table", (section,)))
+                continue
+            for name, value in table.items():
+                if not NAME_RE.match(name):
+                    diags.append(self._diag("bad-name", f"{name!r} is not a valid name (letters, digits and _)", (section, name)))
+                    continue
+                try:
+                    parts[section][name] = model.model_validate(value)
+                except ValidationError as exc:
+                    diags += self._validation_diags(exc, (section, name))
+        self.project = Project.model_construct(**parts)
+        self.load_diagnostics = diags
+
+    def _validation_diags(self, exc: ValidationError, prefix: tuple) -> list[Diagnostic]:
+        out = []
+        for err in exc.errors():
+            path = prefix + tuple(_loc(err["loc"]))
+            code = "unknown-key" if err["type"] == "extra_forbidden" else "type-mismatch"
+            if err["type"] == "missing":
+                code = "missing-key"
+            message = f"{err['msg']}" if code != "unknown-key" else f"unknown key {path[-1]!r}"
+            out.append(self._diag(code, message, path))
+        return out
+
+    def _diag(self, code: str, message: str, path: tuple, *, severity: str = ERROR, file: str = PROJECT_FILE,
+              hints: list[str] | None = None) -> Diagnostic:
+        source = self.project_file if file == PROJECT_FILE else self.config_file
+        return Diagnostic(severity, code, message, file, source.line_of(path), format_key_path(path), hints or [])
+
+    # -- reading helpers -----------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.project.integration.name
+
+    @property
+    def config_values(self) -> dict[str, Any]:
+        return self.config_file.data
+
+    def line_of(self, path: tuple, file: str = PROJECT_FILE) -> int | None:
+        return (self.project_file if file == PROJECT_FILE else self.config_file).line_of(path)
+
+    def diag(self, code: str, message: str, path: tuple, **kw: Any) -> Diagnostic:
+        return self._diag(code, message, path, **kw)
+
+    def resolve_config(self, *, env=None, overrides=None, memory=None):
+        from workbench.project.config import resolve
+
+        return resolve(self.project, self.config_values, env=env, overrides=overrides, memory=memory)
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    # -- editing workbench.toml ----------------------------------------------------------------
+    def _edit(self, change: Callable[[Any], None]) -> None:
+        doc = self.project_file.doc()
+        change(doc)
+        self.project_file.save()
+        self._build_model()
+
+    def _section(self, doc, section: str, create: bool = True):
+        import tomlkit
+
+        if section not in doc:
+            if not create:
+                raise EditError(f"there is no [{section}]")
+            doc.add(tomlkit.nl())
+            doc[section] = tomlkit.table(is_super_table=True)
+        return doc[section]
+
+    def _require_new(self, section: str, name: str) -> None:
+        if not NAME_RE.match(name):
+            raise EditError(f"{name!r} is not a valid name: use letters, digits and _, not starting with a digit")
+        if name in self.project_file.data.get(section, {}):
+            raise EditError(f"{section[:-1]} {name!r} already exists")
+
+    def _require(self, section: str, name: str) -> None:
+        if name not in self.project_file.data.get(section, {}):
+            known = ", ".join(self.project_file.data.get(section, {})) or "none"
+            raise EditError(f"unknown {section[:-1]} {name!r} (known: {known})")
+
+    def set_integration(self, name: str | None = None, description: str | None = None) -> None:
+        def change(doc):
+            import tomlkit
+
+            if "integration" not in doc:
+                doc.add("integration", tomlkit.table())
+            if name is not None:
+                doc["integration"]["name"] = name
+            if description is not None:
+                doc["integration"]["description"] = description
+        self._edit(change)
+
+    def add_configurable(self, name: str, type: str = "string", *, description: str = "", secret: bool = False,
+                         default: Any = None) -> None:
+        self._require_new("configurables", name)
+        decl = Configurable(type=type, description=description, secret=secret, default=default)
+        if default is not None:
+            from workbench.project.config import CoercionError, coerce
+            try:
+                coerce(type, default, from_text=False)
+            except CoercionError as exc:
+                raise EditError(f"default of {name}: {exc}") from None
+        self._add_entry("configurables", name, decl.model_dump(exclude_defaults=True) | {"type": type})
+
+    def add_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
+        self._require_new("connections", name)
+        self._add_entry("connections", name, {"connector": connector, **_drop_none(fields)})
+
+    def update_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
+        """Replace a connection's fields; keys that keep their value keep their formatting."""
+        self._require("connections", name)
+
+        def change(doc):
+            _merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
+        self._edit(change)
+
+    def add_entrypoint(self, name: str, *, schedule: str | None = None, timezone: str | None = None,
+                       description: str = "") -> None:
+        self._require_new("entrypoints", name)
+        entry = {"kind": "automation", "description": description or None, "schedule": schedule,
+                 "timezone": timezone if timezone and timezone != "UTC" else None}
+        self._add_entry("entrypoints", name, _drop_none(entry))
+
+    def update_entrypoint(self, name: str, **fields: Any) -> None:
+        self._require("entrypoints", name)
+
+        def change(doc):
+            table = doc["entrypoints"][name]
+            for key, value in fields.items():
+                if value in (None, ""):
+                    table.pop(key, None)
+                else:
+                    table[key] = value
+        self._edit(change)
+
+    def _add_entry(self, section: str, name: str, value: dict[str, Any]) -> None:
+        def change(doc):
+            table = _to_table(value)
+            self._section(doc, section)[name] = table
+        self._edit(change)
+
+    def rename(self, section: str, old: str, new: str) -> None:
+        """Rename a configurable, connection or entry point, and rewrite the references to it."""
+        self._require(section, old)
+        self._require_new(section, new)
+
+        def change(doc):
+            parent = doc[section]
+            _rename_key(parent, old, new)
+            if section == "configurables":
+                pattern = re.compile(rf"(\bconfig\s*\.\s*){re.escape(old)}\b")
+                _rewrite_strings(doc, lambda s: pattern.sub(rf"\g<1>{new}", s) if "${" in s else s)
+            elif section == "connections":
+                _rewrite_call_targets(doc, old, new)
+        self._edit(change)
+
+    def remove(self, section: str, name: str) -> None:
+        self._require(section, name)
+
+        def change(doc):
+            del doc[section][name]
+        self._edit(change)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def add_step(self, entry: str, step: dict[str, Any], at: str | None = None) -> str:
+        """Insert `step` at address `at` (e.g. "steps.2", "steps.1.then.0", "onError.0"); None
+        appends to the main steps. Returns the address of the new step."""
+        self._require("entrypoints", entry)
+        _check_step(step)
+        container, index = _split_address(at or "steps")
+
+        def change(doc):
+            aot = _step_array(doc["entrypoints"][entry], container, create=True)
+            position = len(aot) if index is None else min(index, len(aot))
+            aot.insert(position, _to_table(step))
+            nonlocal address
+            address = ".".join(str(p) for p in container) + f".{position}"
+        address = ""
+        self._edit(change)
+        return address
+
+    def update_step(self, entry: str, at: str, step: dict[str, Any]) -> None:
+        self._require("entrypoints", entry)
+        _check_step(step)
+        container, index = _split_address(at)
+        if index is None:
+            raise EditError(f"{at!r} does not name a step")
+
+        def change(doc):
+            aot = _step_array(doc["entrypoints"][entry], container)
+            _check_index(aot, index, at)
+            table = aot[index]
+            _merge_table(table, step)
+        self._edit(change)
+
+    def move_step(self, entry: str, at: str, delta: int) -> str:
+        """Move a step up (-1) or down (+1) within its list. Returns its new address."""
+        self._require("entrypoints", entry)
+        container, index = _split_address(at)
+        if index is None:
+            raise EditError(f"{at!r} does not name a step")
+        new_index = index + delta
+
+        def change(doc):
+            aot = _step_array(doc["entrypoints"][entry], container)
+            _check_index(aot, index, at)
+            if not 0 <= new_index < len(aot):
+                raise EditError("the step is already at the " + ("top" if delta < 0 else "bottom"))
+            items = [aot[i] for i in range(len(aot))]
+            items.insert(new_index, items.pop(index))
+            _replace_aot(aot, items)
+        self._edit(change)
+        return ".".join(str(p) for p in container) + f".{new_index}"
+
+    def remove_step(self, entry: str, at: str) -> None:
+        self._require("entrypoints", entry)
+        container, index = _split_address(at)
+        if index is None:
+            raise EditError(f"{at!r} does not name a step")
+
+        def change(doc):
+            aot = _step_array(doc["entrypoints"][entry], container)
+            _check_index(aot, index, at)
+            aot.pop(index)
+        self._edit(change)
+
+    # -- Config.toml -----------------------------------------------------------------------------
+    def set_value(self, name: str, value: Any, *, from_text: bool = False) -> Any:
+        """Validate `value` against the configurable's type and write it to Config.toml."""
+        from workbench.project.config import CoercionError, coerce
+
+        decl = self.project.configurables.get(name)
+        if decl is None:
+            raise EditError(_unknown("configurable", name, self.project.configurables))
+        try:
+            value = coerce(decl.type, value, from_text=from_text)
+        except CoercionError as exc:
+            raise EditError(f"{name}: {exc}" if not decl.secret else f"{name}: {exc}".replace(str(value), "••••")) from None
+        doc = self.config_file.doc()
+        doc[name] = value
+        self._save_config()
+        return value
+
+    def unset_value(self, name: str) -> bool:
+        doc = self.config_file.doc()
+        if name not in doc:
+            return False
+        del doc[name]
+        self._save_config()
+        return True
+
+    def _save_config(self) -> None:
+        holds_secret = any(
+            decl.secret and name in self.config_file.doc() for name, decl in self.project.configurables.items()
+        )
+        self.config_file.save(mode=0o600 if holds_secret else None)
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _loc(loc: tuple) -> list:
+    """pydantic error locations name union tags (`call`, `function-after[...]`); drop those."""
+    out = []
+    for part in loc:
+        if isinstance(part, str) and (part in STEP_KINDS and out and isinstance(out[-1], int)):
+            continue
+        out.append(part)
+    return out
+
+
+def _unknown(kind: str, name: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else "")
+
+
+def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_step(step: dict[str, Any]) -> None:
+    from workbench.project.model import step_kind
+
+    if not isinstance(step, dict) or step_kind(step) is None:
+        raise EditError("a step needs one of the keys: " + ", ".join(STEP_KINDS))
+    first = next(iter(step))
+    if first not in STEP_KINDS:
+        # The first key names the kind in the file, so put it first.
+        raise EditError(f"the step kind must be the first key (got {first!r} first)")
+
+
+def _to_table(value: dict[str, Any]):
+    """A dict as a tomlkit table: small flat dicts inline, lists of dicts as arrays of tables."""
+    import tomlkit
+
+    table = tomlkit.table()
+    for key, item in value.items():
+        table[key] = _to_item(item)
+    return table
+
+
+def _to_item(value: Any):
+    import tomlkit
+
+    if isinstance(value, dict):
+        flat = all(not isinstance(v, (dict, list)) for v in value.values())
+        if flat and len(value) <= 4:
+            inline = tomlkit.inline_table()
+            inline.update(value)
+            return inline
+        return _to_table(value)
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        aot = tomlkit.aot()
+        for v in value:
+            aot.append(_to_table(v))
+        return aot
+    return tomlkit.item(value)
+
+
+def _merge_table(table, values: dict[str, Any]) -> None:
+    """Set keys whose value changed and drop keys no longer present, so untouched keys keep
+    their formatting and comments."""
+    for key in list(table.keys()):
+        if key not in values:
+            del table[key]
+    for key, value in values.items():
+        current = table.get(key)
+        unwrapped = current.unwrap() if hasattr(current, "unwrap") else current
+        if unwrapped != value:
+            table[key] = _to_item(value)
+
+
+def _rename_key(table, old: str, new: str) -> None:
+    """Rename a key in place, keeping its position and formatting."""
+    items = [(k, table[k]) for k in list(table.keys())]
+    for k, _ in items:
+        del table[k]
+    for k, v in items:
+        table[new if k == old else k] = v
+
+
+def _walk(container, fn):
+    for key in list(container.keys()) if hasattr(container, "keys") else range(len(container)):
+        item = container[key]
+        if isinstance(item, str):
+            new = fn(item)
+            if new != item:
+                container[key] = new
+        elif hasattr(item, "keys") or isinstance(item, list):
+            _walk(item, fn)
+
+
+def _rewrite_strings(doc, fn: Callable[[str], str]) -> None:
+    for section in ("connections", "entrypoints"):
+        if section in doc:
+            _walk(doc[section], fn)
+
+
+def _rewrite_call_targets(doc, old: str, new: str) -> None:
+    def walk_steps(aot):
+        for table in aot:
+            call = table.get("call")
+            if isinstance(call, str) and call.split(".", 1)[0] == old:
+                table["call"] = new + "." + call.split(".", 1)[1]
+            for branch in ("then", "else", "steps"):
+                if branch in table and isinstance(table[branch], list):
+                    walk_steps(table[branch])
+    for entry in doc.get("entrypoints", {}).values():
+        for part in ("steps", "onError"):
+            if part in entry:
+                walk_steps(entry[part])
+
+
+_ADDRESS_RE = re.compile(r"^(steps|onError)((?:\.\d+\.(?:then|else|steps))*)(?:\.(\d+))?$")
+
+
+def _split_address(at: str) -> tuple[tuple, int | None]:
+    """"steps.1.then.0" -> (("steps", 1, "then"), 0); "onError" -> (("onError",), None)."""
+    m = _ADDRESS_RE.match(at)
+    if not m:
+        raise EditError(f"bad step address {at!r} (expected e.g. steps.0, steps.1.then.0 or onError.0)")
+    container: list = [m.group(1)]
+    for part in filter(None, m.group(2).split(".")):
+        container.append(int(part) if part.isdigit() else part)
+    return tuple(container), (int(m.group(3)) if m.group(3) is not None else None)
+
+
+def _step_array(entry_table, container: tuple, create: bool = False):
+    import tomlkit
+
+    node = entry_table
+    for depth, part in enumerate(container):
+        if isinstance(part, int):
+            _check_index(node, part, ".".join(map(str, container)))
+            node = node[part]
+            continue
+        child = node.get(part)
+        if child is None or (isinstance(child, list) and not len(child) and not isinstance(child, tomlkit.items.AoT)):
+            if not create or depth < len(container) - 1:
+                raise EditError(f"there is no {'.'.join(map(str, container[: depth + 1]))}")
+            node[part] = tomlkit.aot()
+            child = node[part]
+        node = child
+    return node
+
+
+def _check_index(aot, index: int, at: str) -> None:
+    if not 0 <= index < len(aot):
+        raise EditError(f"there is no step at {at}")
+
+
+def _replace_aot(aot, items: list) -> None:
+    while len(aot):
+        aot.pop(0)
+    for item in items:
+        aot.append(item)
