@@ -30,7 +30,8 @@ def _run(args) -> int:
     return 2 if has_errors(diagnostics) else 0
 
 
-def print_diagnostics(diagnostics, store, stream=sys.stdout) -> None:
+def print_diagnostics(diagnostics, store, stream=None) -> None:
+    stream = stream or sys.stdout
     for d in diagnostics:
         mark = style(d.severity, "31" if d.severity == "error" else "33", stream)
         print(f"{store.root / d.file}:{d.line or 1}: {mark}: {d.message} [{d.code}]" + (f"  ({d.key})" if d.key else ""), file=stream)

@@ -44,11 +44,12 @@ def use_color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") not in ("dumb", "vt100")
 
 
-def style(text: str, code: str, stream: TextIO = sys.stdout) -> str:
-    return f"\033[{code}m{text}\033[0m" if use_color(stream) else text
+def style(text: str, code: str, stream: TextIO | None = None) -> str:
+    return f"\033[{code}m{text}\033[0m" if use_color(stream or sys.stdout) else text
 
 
-def print_table(rows: list[list[Any]], header: list[str], stream: TextIO = sys.stdout) -> None:
+def print_table(rows: list[list[Any]], header: list[str], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
     cells = [header] + [[str(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     for n, row in enumerate(cells):
