@@ -87,6 +87,7 @@ def test_every_edit_keeps_hand_written_comments(hand):
         assert comment.split("#", 1)[1] in text, comment
     assert 'name    = "hand-edited"' in text  # untouched formatting stays
     data = tomllib.loads(text)
+    assert store.project_file.data == data  # entries re-read after each edit match a full parse
     assert data["connections"]["webApi"] == {"connector": "http", "baseUrl": "http://127.0.0.1:10", "timeout": 5}
     assert data["connections"]["scimClient"]["serviceUrl"] == "${config.baseUrl}"  # rename rewrote the reference
     assert "nightly" not in data["entrypoints"]

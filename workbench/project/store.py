@@ -79,7 +79,9 @@ class _TomlFile:
             self._doc = tomlkit.parse(self.text)
         return self._doc
 
-    def save(self, mode: int | None = None) -> None:
+    def save(self, mode: int | None = None, *, reparse: bool = True) -> None:
+        """Write the document. With reparse=False the caller updates `data` itself (a full
+        tomllib parse of a large file costs more than the edit)."""
         import tomlkit
 
         text = tomlkit.dumps(self.doc())
@@ -87,7 +89,8 @@ class _TomlFile:
             return
         atomic_write(self.path, text, mode=mode)
         self.text, self.exists, self._lines = text, True, None
-        self.data = parse_toml(self.path, text)
+        if reparse:
+            self.data = parse_toml(self.path, text)
 
     def line_of(self, path: tuple) -> int | None:
         if self._lines is None:
@@ -208,10 +211,21 @@ class ProjectStore:
         return self.root / STATE_DIR
 
     # -- editing workbench.toml ----------------------------------------------------------------
-    def _edit(self, change: Callable[[Any], None]) -> None:
+    def _edit(self, change: Callable[[Any], None], touched: tuple[str, str] | None = None) -> None:
+        """Apply `change` to the document and save. `touched` names the one entry an edit changed,
+        so only that entry is re-read; without it the whole file is."""
         doc = self.project_file.doc()
         change(doc)
-        self.project_file.save()
+        if touched is None:
+            self.project_file.save()
+        else:
+            self.project_file.save(reparse=False)
+            section, name = touched
+            table = self.project_file.data.setdefault(section, {})
+            if name in doc.get(section, {}):
+                table[name] = doc[section][name].unwrap()
+            else:
+                table.pop(name, None)
         self._build_model()
 
     def _section(self, doc, section: str, create: bool = True):
@@ -269,7 +283,7 @@ class ProjectStore:
 
         def change(doc):
             _merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
-        self._edit(change)
+        self._edit(change, ("connections", name))
 
     def add_entrypoint(self, name: str, *, schedule: str | None = None, timezone: str | None = None,
                        description: str = "") -> None:
@@ -288,13 +302,13 @@ class ProjectStore:
                     table.pop(key, None)
                 else:
                     table[key] = value
-        self._edit(change)
+        self._edit(change, ("entrypoints", name))
 
     def _add_entry(self, section: str, name: str, value: dict[str, Any]) -> None:
         def change(doc):
             table = _to_table(value)
             self._section(doc, section)[name] = table
-        self._edit(change)
+        self._edit(change, (section, name))
 
     def rename(self, section: str, old: str, new: str) -> None:
         """Rename a configurable, connection or entry point, and rewrite the references to it."""
@@ -316,7 +330,7 @@ class ProjectStore:
 
         def change(doc):
             del doc[section][name]
-        self._edit(change)
+        self._edit(change, (section, name))
 
     # -- steps ---------------------------------------------------------------------------------
     def add_step(self, entry: str, step: dict[str, Any], at: str | None = None) -> str:
@@ -333,7 +347,7 @@ class ProjectStore:
             nonlocal address
             address = ".".join(str(p) for p in container) + f".{position}"
         address = ""
-        self._edit(change)
+        self._edit(change, ("entrypoints", entry))
         return address
 
     def update_step(self, entry: str, at: str, step: dict[str, Any]) -> None:
@@ -348,7 +362,7 @@ class ProjectStore:
             _check_index(aot, index, at)
             table = aot[index]
             _merge_table(table, step)
-        self._edit(change)
+        self._edit(change, ("entrypoints", entry))
 
     def move_step(self, entry: str, at: str, delta: int) -> str:
         """Move a step up (-1) or down (+1) within its list. Returns its new address."""
@@ -366,7 +380,7 @@ class ProjectStore:
             items = [aot[i] for i in range(len(aot))]
             items.insert(new_index, items.pop(index))
             _replace_aot(aot, items)
-        self._edit(change)
+        self._edit(change, ("entrypoints", entry))
         return ".".join(str(p) for p in container) + f".{new_index}"
 
     def remove_step(self, entry: str, at: str) -> None:
@@ -379,7 +393,7 @@ class ProjectStore:
             aot = _step_array(doc["entrypoints"][entry], container)
             _check_index(aot, index, at)
             aot.pop(index)
-        self._edit(change)
+        self._edit(change, ("entrypoints", entry))
 
     # -- Config.toml -----------------------------------------------------------------------------
     def set_value(self, name: str, value: Any, *, from_text: bool = False) -> Any:
