@@ -252,11 +252,10 @@ async def test_a_burst_of_concurrent_connections_is_served_promptly(sandbox):
     # socketserver's default listen backlog (5) turns a burst into 1 s SYN retransmits.
     headers = bearer(token_for(sandbox))
     async with httpx.AsyncClient(headers=headers, verify=False) as client:
-        started = time.perf_counter()
         responses = await asyncio.gather(*(client.get(sandbox.service_url + "/Users") for _ in range(40)))
-        elapsed = time.perf_counter() - started
     assert {r.status_code for r in responses} == {200}
-    assert elapsed < 0.9
+    # Checked structurally, not by timing (no timed tests): the listen backlog fits the burst.
+    assert sandbox._server.request_queue_size >= 40
 
 
 def test_requests_counts_every_scim_request(make_sandbox):

@@ -21,11 +21,11 @@ def add_dir(parser, help_text: str = "project folder (default: .)") -> None:
     parser.add_argument("dir", nargs="?", default=".", metavar="DIR", help=help_text)
 
 
-def open_store(path: str):
+def open_store(path: str, config_file: str | None = None):
     from workbench.project import ProjectFileError, ProjectStore
 
     try:
-        return ProjectStore.open(path)
+        return ProjectStore.open(path, config_file=config_file)
     except ProjectFileError as exc:
         raise CliError(str(exc)) from None
 

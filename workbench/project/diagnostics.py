@@ -226,6 +226,8 @@ class _Checker:
 
     def references(self, refs, where: tuple, scope: set[str]) -> None:
         for ref in refs:
+            if getattr(ref, "optional", False):
+                continue  # read inside default(): a missing value is expected
             if ref.root == "config":
                 name = ref.path.split(".")[1].split("[")[0] if "." in ref.path else ""
                 if name and name not in self.project.configurables:

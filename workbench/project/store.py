@@ -99,21 +99,24 @@ class _TomlFile:
 
 
 class ProjectStore:
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, config_file: Path | str | None = None) -> None:
         self.root = Path(root).resolve()
         self.project_file = _TomlFile(self.root / PROJECT_FILE)
-        self.config_file = _TomlFile(self.root / CONFIG_FILE)
+        self.config_file = _TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
         self.project: Project = Project(integration=Integration(name=self.root.name))
         self.load_diagnostics: list[Diagnostic] = []
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: Path | str) -> ProjectStore:
-        """Load a project. Raises ProjectFileError only when there is no workbench.toml; parse and
-        schema errors become `load_diagnostics` so `check` and the app can show them."""
-        store = cls(root)
+    def open(cls, root: Path | str, config_file: Path | str | None = None) -> ProjectStore:
+        """Load a project. Raises ProjectFileError only when there is no workbench.toml (or no
+        `config_file` when one is named); parse and schema errors become `load_diagnostics` so
+        `check` and the app can show them."""
+        store = cls(root, config_file)
         if not store.project_file.path.is_file():
             raise ProjectFileError(store.project_file.path, "no workbench.toml here (create one with `workbench new`)")
+        if config_file and not store.config_file.path.is_file():
+            raise ProjectFileError(store.config_file.path, "no such file")
         store.reload()
         return store
 

@@ -1,0 +1,237 @@
+"""What does the engine cost on top of the work it drives?
+
+(a) `bulk-onboarding` with N generated rows (default 1,000), run the way `workbench run` runs it
+    (Engine + the CLI's EventPrinter + run history), against an in-process Sandbox; and a plain
+    async httpx script doing the same POSTs at the same concurrency (8) against the same server.
+    The two alternate (plain, engine, engine, plain) so noise and the server's growing store weigh
+    on both alike. Prints the ratio of wall times. Target ≤ 1.10.
+(b) The engine's overhead per step: a foreach over 10,000 items, each a call to a no-op
+    operation, minus the same 10,000 calls made directly on the connection. Target ≤ 50 µs.
+
+    /tmp/venv/bin/python bench/run_overhead.py [--rows 1000] [--steps 10000] [--only a|b]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pydantic import BaseModel, ConfigDict  # noqa: E402
+
+from workbench.connectors import catalogue  # noqa: E402
+from workbench.connectors.base import Connection, ConnectorSpec, OperationSpec  # noqa: E402
+from workbench.project import ProjectStore  # noqa: E402
+from workbench.runtime import Engine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CONCURRENCY = 8
+
+
+# -- (a) bulk-onboarding vs plain httpx -----------------------------------------------------------
+
+
+def write_rows(path: Path, prefix: str, rows: int) -> list[dict[str, str]]:
+    departments = ["Engineering", "Sales", "Finance", "People", "Support"]
+    out = [
+        {"givenName": "Bench", "familyName": f"Hire{i}", "email": f"{prefix}-{i:05d}@example.com",
+         "title": "Engineer", "department": departments[i % len(departments)], "startDate": "2026-12-01"}
+        for i in range(rows)
+    ]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(out[0]))
+        writer.writeheader()
+        writer.writerows(out)
+    return out
+
+
+def user_payload(row: dict[str, str]) -> dict[str, Any]:
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": row["email"],
+        "name": {"givenName": row["givenName"], "familyName": row["familyName"]},
+        "emails": [{"value": row["email"], "type": "work", "primary": True}],
+        "title": row["title"],
+        "active": True,
+        ENTERPRISE: {"department": row["department"]},
+    }
+
+
+def engine_pass(sb, rows: int) -> float:
+    from workbench.cli.run import EventPrinter, run_interruptible
+
+    folder = Path(tempfile.mkdtemp(prefix="wb-bench-")) / "bulk"
+    shutil.copytree(ROOT / "projects" / "bulk-onboarding", folder)
+    write_rows(folder / "new-hires.csv", f"eng-{uuid.uuid4().hex[:6]}", rows)
+    values = {"scimServiceUrl": sb.service_url, "scimTokenUrl": sb.token_url, "scimClientId": sb.client_id,
+              "scimClientSecret": sb.client_secret}
+    with open(os.devnull, "w", encoding="utf-8") as devnull:
+        started = time.perf_counter()
+        store = ProjectStore.open(folder)
+        result = run_interruptible(Engine(store, overrides=values), None, EventPrinter(devnull))
+        elapsed = time.perf_counter() - started
+    assert result.status == "succeeded", result.error
+    shutil.rmtree(folder.parent)
+    return elapsed
+
+
+def plain_pass(sb, rows: int) -> float:
+    import httpx
+
+    folder = Path(tempfile.mkdtemp(prefix="wb-bench-"))
+    data = write_rows(folder / "rows.csv", f"plain-{uuid.uuid4().hex[:6]}", rows)
+
+    async def main() -> None:
+        async with httpx.AsyncClient(timeout=30) as client:
+            token = (await client.post(sb.token_url, data={"grant_type": "client_credentials"},
+                                       auth=(sb.client_id, sb.client_secret))).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+            with open(folder / "rows.csv", newline="", encoding="utf-8") as f:
+                todo = iter(list(csv.DictReader(f)))
+
+            async def worker() -> None:
+                for row in todo:
+                    response = await client.post(f"{sb.service_url}/Users", json=user_payload(row), headers=headers)
+                    assert response.status_code == 201, response.text
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+
+    started = time.perf_counter()
+    asyncio.run(main())
+    elapsed = time.perf_counter() - started
+    assert len(data) == rows
+    shutil.rmtree(folder)
+    return elapsed
+
+
+def bench_a(rows: int) -> None:
+    from workbench.sandbox import Sandbox
+
+    with Sandbox() as sb:
+        engine_pass(sb, 20)  # warm up imports and the server
+        plain_pass(sb, 20)
+        plain = plain_pass(sb, rows)
+        engine = engine_pass(sb, rows)
+        engine += engine_pass(sb, rows)
+        plain += plain_pass(sb, rows)
+    ratio = engine / plain
+    print(f"(a) bulk-onboarding, {rows} rows, concurrency {CONCURRENCY}, two passes each:")
+    print(f"    workbench run  {engine / 2:7.3f} s per pass  ({rows * 2 / engine:6.0f} users/s)")
+    print(f"    plain httpx    {plain / 2:7.3f} s per pass  ({rows * 2 / plain:6.0f} users/s)")
+    print(f"    ratio          {ratio:7.3f}  (target ≤ 1.10: {'ok' if ratio <= 1.10 else 'MISSED'})")
+
+
+# -- (b) per-step overhead ------------------------------------------------------------------------
+
+
+class NoopParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: Any = None
+
+
+class NoopConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoopConnection(Connection):
+    async def echo(self, params: NoopParams) -> Any:
+        return params.value
+
+
+NOOP = ConnectorSpec(
+    id="noop", name="No-op", package="bench/noop", version="0", description="", category="Bench",
+    connection=NoopConfig, operations={"echo": OperationSpec("echo", "Echo", "", NoopParams)},
+    implementation=f"{__name__}:NoopConnection",
+)
+
+STEPS_PROJECT = """
+[integration]
+name = "overhead"
+
+[configurables.count]
+type = "int"
+default = {steps}
+
+[configurables.secret]
+type = "string"
+secret = true
+default = "s3cret-value"
+
+[connections.svc]
+connector = "noop"
+
+[entrypoints.main]
+[[entrypoints.main.steps]]
+set = "items"
+value = {items}
+
+[[entrypoints.main.steps]]
+foreach = "${{items}}"
+as = "n"
+steps = [{{ call = "svc.echo", args = {{ value = "${{n}}" }} }}]
+"""
+
+
+def bench_b(steps: int) -> None:
+    real_get = catalogue.get
+    catalogue.get = lambda cid: NOOP if cid == "noop" else real_get(cid)
+    folder = Path(tempfile.mkdtemp(prefix="wb-bench-")) / "overhead"
+    folder.mkdir()
+    (folder / "workbench.toml").write_text(
+        STEPS_PROJECT.format(steps=steps, items=list(range(steps))), encoding="utf-8")
+    store = ProjectStore.open(folder)
+
+    async def direct() -> float:
+        conn = NoopConnection(NOOP, NoopConfig())
+        started = time.perf_counter()
+        for n in range(steps):
+            await conn.call("echo", NoopParams(value=n))
+        return time.perf_counter() - started
+
+    def engine_time(history: bool, sink) -> float:
+        engine = Engine(store, history=history)
+        engine.preflight("main")  # the one-off check is not per-step work
+        started = time.perf_counter()
+        result = asyncio.run(engine.run("main", sink))
+        assert result.status == "succeeded"
+        return time.perf_counter() - started
+
+    events = []
+    baseline = min(asyncio.run(direct()) for _ in range(3))
+    print(f"(b) engine overhead per step, {steps} no-op call steps (best of 3, baseline: direct calls "
+          f"{baseline / steps * 1e6:.1f} µs each):")
+    for label, history, sink in (("no sink, no history", False, None),
+                                 ("sink (counting events)", False, events.append),
+                                 ("sink + run history (as the CLI)", True, events.append)):
+        best = min(engine_time(history, sink) for _ in range(3))
+        overhead = (best - baseline) / steps * 1e6
+        print(f"    {label:32} {overhead:6.1f} µs per step  (target ≤ 50: {'ok' if overhead <= 50 else 'MISSED'})")
+        events.clear()
+    shutil.rmtree(folder.parent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--only", choices=["a", "b"])
+    args = parser.parse_args()
+    if args.only != "a":
+        bench_b(args.steps)
+    if args.only != "b":
+        bench_a(args.rows)
+
+
+if __name__ == "__main__":
+    main()

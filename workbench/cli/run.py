@@ -1,0 +1,209 @@
+"""`workbench run DIR [--entry NAME] [--set k=v ...] [--config FILE] [--json] [-v]`
+
+Prints one line per step as the run goes (`-v` adds the HTTP exchanges), or with `--json` one
+event per line and nothing else on stdout. Exit codes: 0 succeeded, 1 failed, 2 nothing was run
+(invalid project, missing value, bad usage), 130 interrupted. Ctrl+C (or SIGTERM) cancels the
+run cleanly; a second Ctrl+C exits at once.
+
+`EventPrinter` is shared with `workbench runs show` and `workbench schedule`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from typing import Any, TextIO
+
+from workbench.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded, use_color
+
+EXIT_CODES = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_INTERRUPTED}
+
+
+def configure(parser) -> None:
+    add_dir(parser)
+    parser.add_argument("--entry", metavar="NAME", help="the entry point (may be left out when there is one)")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="a configurable value for this run")
+    parser.add_argument("--config", metavar="FILE", help="read configurable values from FILE instead of Config.toml")
+    parser.add_argument("--json", action="store_true", help="print the events as JSON Lines")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print the HTTP exchanges")
+
+
+def run(args) -> int:
+    return run_guarded(_run, args)
+
+
+def _run(args) -> int:
+    from workbench.runtime import Engine, PreflightError
+
+    store = open_store(args.dir, args.config)
+    engine = Engine(store, overrides=parse_sets(args.set))
+    printer = EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json)
+    try:
+        result = run_interruptible(engine, args.entry, printer)
+    except PreflightError as exc:
+        print_preflight(exc, store, json_lines=args.json)
+        return EXIT_USAGE
+    return EXIT_CODES.get(result.status, EXIT_FAILED)
+
+
+def print_preflight(exc, store, *, json_lines: bool = False) -> None:
+    """Nothing ran: print the diagnostics like `workbench check` (on stderr with --json, whose
+    stdout holds events only)."""
+    from workbench.cli.check import print_diagnostics
+
+    stream = sys.stderr if json_lines else sys.stdout
+    print_diagnostics(exc.diagnostics, store, stream=stream)
+    print("nothing was run", file=stream)
+
+
+def run_interruptible(engine, entry: str | None, sink):
+    """Run in a fresh event loop. The first Ctrl+C or SIGTERM cancels the run (it is recorded
+    as cancelled); a second Ctrl+C exits at once with 130."""
+    import asyncio
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        presses = 0
+
+        def interrupt() -> None:
+            nonlocal presses
+            presses += 1
+            if presses > 1:
+                _flush()
+                os._exit(EXIT_INTERRUPTED)
+            print("\ncancelling… (Ctrl+C again to quit at once)", file=sys.stderr, flush=True)
+            engine.cancel()
+
+        installed = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, interrupt)
+                installed.append(sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+                pass
+        try:
+            return await engine.run(entry, sink)
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+# -- printing events ------------------------------------------------------------------------------
+
+
+class EventPrinter:
+    """A sink that prints events live: one line per step, coloured on a terminal; or JSON Lines.
+    Takes Event objects or their dicts (history replays)."""
+
+    MARKS = {"ok": ("✓", "32"), "failed": ("✗", "31"), "skipped": ("–", "2")}
+    LEVELS = {"debug": "2", "info": "0", "warning": "33", "error": "31"}
+    RUN_MARKS = {"succeeded": ("✓", "32"), "failed": ("✗", "31"), "cancelled": ("■", "33")}
+
+    def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, json_lines: bool = False,
+                 color: bool | None = None, prefix: str = "") -> None:
+        stream = stream or sys.stdout
+        self.stream = stream
+        self.verbose = verbose
+        self.json_lines = json_lines
+        self.color = use_color(stream) if color is None else color
+        self.prefix = prefix  # e.g. the entry name when several runs share the output
+        self.closed = False
+
+    def __call__(self, event: Any) -> None:
+        if self.closed:
+            return
+        data = event if isinstance(event, dict) else event.to_dict()
+        if self.json_lines:
+            line = json.dumps(data, ensure_ascii=False, default=str)
+        else:
+            line = self.format(data)
+            if line is None:
+                return
+            line = self.prefix + line
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:  # `workbench run ... | head`: stop printing, keep running
+            self.closed = True
+
+    def paint(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color and code != "0" else text
+
+    def format(self, d: dict[str, Any]) -> str | None:
+        kind = d.get("event")
+        if kind == "run.started":
+            return self.paint(f"▶ {d.get('entry')}", "1") + self.paint(f"  {d.get('project')} · run {d.get('run')}", "2")
+        if kind == "step.finished":
+            return self.step_line(d)
+        if kind == "log":
+            level = d.get("level", "info")
+            text = f"{_indent(d.get('step'))}{level:<7} {d.get('message', '')}"
+            return self.paint(text, self.LEVELS.get(level, "0"))
+        if kind == "http.exchange" and self.verbose:
+            status = d.get("status") if d.get("status") is not None else "no response"
+            text = f"{_indent(d.get('step'))}  {d.get('method')} {d.get('url')} → {status} ({_duration(d.get('durationMs'))})"
+            return self.paint(text, "2")
+        if kind == "run.finished":
+            return self.run_line(d)
+        return None  # step.started and foreach.progress: the step line comes when it finishes
+
+    def step_line(self, d: dict[str, Any]) -> str | None:
+        status = d.get("status")
+        if d.get("kind") == "log" and status == "ok":
+            return None  # its log line says it all
+        mark, code = self.MARKS.get(status, ("?", "0"))
+        item = f" [{d['item']}]" if d.get("item") is not None else ""
+        text = f"{_indent(d.get('step'))}{self.paint(mark, code)} {d.get('step')} {d.get('label')}{item}"
+        if status == "skipped":
+            return self.paint(f"{text} (skipped)", "2")
+        if status == "failed" and d.get("error"):
+            text += self.paint(f" — {describe_error(d['error'], with_step=False)}", "31")
+        elif d.get("summary"):
+            text += f" → {d['summary']}"
+        return text + self.paint(f"  {_duration(d.get('durationMs'))}", "2")
+
+    def run_line(self, d: dict[str, Any]) -> str:
+        status = d.get("status", "?")
+        mark, code = self.RUN_MARKS.get(status, ("?", "0"))
+        text = self.paint(f"{mark} {status} in {_duration(d.get('durationMs'))}", code + ";1")
+        if d.get("error"):
+            text += self.paint(f": {describe_error(d['error'])}", "31")
+        if d.get("result") is not None:
+            text += "\n  result: " + json.dumps(d["result"], ensure_ascii=False, default=str)
+        return text
+
+
+def describe_error(error: dict[str, Any], *, with_step: bool = True) -> str:
+    """`SCIM 409 uniqueness: … (status 409, scimType uniqueness) at step 2.steps.0 [item 3]`"""
+    text = str(error.get("message", "error"))
+    facts = [f"{key} {error[key]}" for key in ("status", "scimType") if error.get(key) is not None]
+    if facts:
+        text += f" ({', '.join(facts)})"
+    if with_step and error.get("step") is not None:
+        text += f" at step {error['step']}"
+        if error.get("item") is not None:
+            text += f" [item {error['item']}]"
+    return text
+
+
+def _indent(path: str | None) -> str:
+    return "  " * (1 + (path or "").count(".") // 2)
+
+
+def _duration(ms: Any) -> str:
+    if not isinstance(ms, (int, float)):
+        return "?"
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"

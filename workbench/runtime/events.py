@@ -1,0 +1,176 @@
+"""The events of a run: one typed stream for the CLI, the app and the run history.
+
+Events are small slotted dataclasses, built without validation (they sit on the hot path).
+`to_dict()` gives the JSON shape, camelCase keys, with `event`, `ts` (ISO 8601, UTC) and `run`
+first; `from_dict()` reads it back (for replaying history). Optional fields that are None are
+left out of the dict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+RUN_STARTED = "run.started"
+STEP_STARTED = "step.started"
+STEP_FINISHED = "step.finished"
+FOREACH_PROGRESS = "foreach.progress"
+HTTP_EXCHANGE = "http.exchange"
+LOG = "log"
+RUN_FINISHED = "run.finished"
+
+OK, FAILED, SKIPPED = "ok", "failed", "skipped"  # step statuses
+SUCCEEDED, CANCELLED = "succeeded", "cancelled"  # run statuses (and FAILED)
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@dataclass(slots=True)
+class Event:
+    run: str
+    ts: float  # seconds since the epoch
+
+    EVENT: ClassVar[str] = ""
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset()  # fields left out of the dict when None
+    TEXT: ClassVar[tuple[str, ...]] = ()  # fields that may carry a secret (redacted)
+    _keys: ClassVar[tuple[tuple[str, str], ...] | None] = None
+
+    @property
+    def event(self) -> str:
+        return self.EVENT
+
+    def to_dict(self) -> dict[str, Any]:
+        cls = type(self)
+        keys = cls.__dict__.get("_keys")
+        if keys is None:
+            keys = tuple((f.name, _camel(f.name)) for f in fields(cls) if f.name not in ("run", "ts"))
+            cls._keys = keys
+        out: dict[str, Any] = {"event": self.EVENT, "ts": iso(self.ts), "run": self.run}
+        optional = self.OPTIONAL
+        for name, key in keys:
+            value = getattr(self, name)
+            if value is None and name in optional:
+                continue
+            out[key] = value
+        return out
+
+    def redacted(self, redactor) -> Event:
+        """A copy with every configured secret replaced by `••••` (self when nothing changes)."""
+        changes = {}
+        for name in self.TEXT:
+            value = getattr(self, name)
+            if value is not None:
+                clean = redactor.data(value)
+                if clean != value:
+                    changes[name] = clean
+        return replace(self, **changes) if changes else self
+
+
+@dataclass(slots=True)
+class RunStarted(Event):
+    entry: str
+    project: str
+    EVENT: ClassVar[str] = RUN_STARTED
+
+
+@dataclass(slots=True)
+class StepStarted(Event):
+    step: str  # 0-based path within the entry: "0", "1.then.0", "2.steps.0", "onError.0"
+    kind: str
+    label: str
+    item: int | None = None  # the index of the foreach item this step runs for (innermost loop)
+    EVENT: ClassVar[str] = STEP_STARTED
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item"})
+    TEXT: ClassVar[tuple[str, ...]] = ("label",)
+
+
+@dataclass(slots=True)
+class StepFinished(Event):
+    step: str
+    kind: str
+    label: str
+    status: str  # ok, failed or skipped
+    duration_ms: float
+    summary: str = ""  # a short description of the step's result
+    item: int | None = None
+    error: dict | None = None  # when failed: message, type, step and maybe status, scimType, detail
+    EVENT: ClassVar[str] = STEP_FINISHED
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item", "error"})
+    TEXT: ClassVar[tuple[str, ...]] = ("label", "summary", "error")
+
+
+@dataclass(slots=True)
+class ForeachProgress(Event):
+    step: str
+    done: int
+    total: int
+    failed: int
+    item: int | None = None  # set when this loop itself runs inside another loop's item
+    EVENT: ClassVar[str] = FOREACH_PROGRESS
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item"})
+
+
+@dataclass(slots=True)
+class HttpExchange(Event):
+    method: str
+    url: str
+    status: int | None  # None when no response came back
+    duration_ms: float
+    step: str | None = None
+    item: int | None = None
+    EVENT: ClassVar[str] = HTTP_EXCHANGE
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"step", "item"})
+    TEXT: ClassVar[tuple[str, ...]] = ("url",)
+
+
+@dataclass(slots=True)
+class Log(Event):
+    level: str  # debug, info, warning or error
+    message: str
+    step: str | None = None
+    item: int | None = None
+    EVENT: ClassVar[str] = LOG
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"step", "item"})
+    TEXT: ClassVar[tuple[str, ...]] = ("message",)
+
+
+@dataclass(slots=True)
+class RunFinished(Event):
+    status: str  # succeeded, failed or cancelled
+    duration_ms: float
+    result: Any = None  # the `return` value, if any
+    error: dict | None = None
+    EVENT: ClassVar[str] = RUN_FINISHED
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"error"})
+    TEXT: ClassVar[tuple[str, ...]] = ("result", "error")
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.EVENT: cls for cls in (RunStarted, StepStarted, StepFinished, ForeachProgress, HttpExchange, Log, RunFinished)
+}
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Rebuild an event from `to_dict()` output (e.g. a history line). Raises KeyError/ValueError
+    on an unknown event or a missing field."""
+    cls = EVENT_TYPES[data["event"]]
+    values = {"run": data["run"], "ts": parse_iso(data["ts"])}
+    for f in fields(cls):
+        if f.name in values:
+            continue
+        key = _camel(f.name)
+        if key in data:
+            values[f.name] = data[key]
+    return cls(**values)

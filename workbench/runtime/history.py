@@ -1,0 +1,199 @@
+"""Run history: every run's events, as JSON Lines, in `DIR/.workbench/runs/<run-id>.jsonl`.
+
+Events arrive already redacted. Each line is flushed as it is written (so a crash keeps what
+happened) but not fsynced (that would cost milliseconds per event). Run ids sort by start time:
+`20261129T160501-123abc` is UTC seconds, then milliseconds and 3 random hex digits.
+
+Only the newest runs are kept: 200, or `WB_HISTORY_LIMIT` from the environment, or `keep=`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.runtime.events import RUN_FINISHED, RUN_STARTED, parse_iso
+
+RUNS_DIR = "runs"
+SUFFIX = ".jsonl"
+DEFAULT_KEEP = 200
+LIMIT_ENV = "WB_HISTORY_LIMIT"
+
+
+def runs_dir(root: Path | str) -> Path:
+    from workbench.project.store import STATE_DIR
+
+    return Path(root) / STATE_DIR / RUNS_DIR
+
+
+def new_run_id(now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}-{int(now * 1000) % 1000:03d}{secrets.token_hex(2)[:3]}"
+
+
+def history_limit(env: Mapping[str, str] | None = None) -> int:
+    """How many runs to keep: `WB_HISTORY_LIMIT` when it is a positive integer, else 200."""
+    raw = (os.environ if env is None else env).get(LIMIT_ENV, "")
+    try:
+        value = int(raw)
+    except ValueError:
+        return DEFAULT_KEEP
+    return value if value > 0 else DEFAULT_KEEP
+
+
+class HistoryWriter:
+    """Appends one run's events to its file. The file is created on the first event."""
+
+    def __init__(self, root: Path | str, run_id: str, *, keep: int | None = None) -> None:
+        self.root = Path(root)
+        self.path = runs_dir(root) / f"{run_id}{SUFFIX}"
+        self.keep = keep
+        self._file = None
+        self.failed: OSError | None = None  # history is best effort: a full disk must not fail the run
+
+    def write(self, event: dict[str, Any]) -> None:
+        if self.failed is not None:
+            return
+        try:
+            if self._file is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._file = open(self.path, "a", encoding="utf-8")
+                prune(self.root, self.keep, exclude=self.path.name)
+            self._file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            self._file.flush()
+        except OSError as exc:
+            self.failed = exc
+
+    def close(self) -> None:
+        if self._file is not None:
+            try:
+                self._file.close()
+            except OSError:
+                pass
+            self._file = None
+
+
+def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> list[str]:
+    """Delete the oldest runs beyond `keep` (the file named `exclude`, the current run, stays).
+    Returns the deleted ids."""
+    keep = history_limit() if keep is None else keep
+    folder = runs_dir(root)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(SUFFIX))
+    except FileNotFoundError:
+        return []
+    deleted = []
+    for name in names[: max(0, len(names) - keep)]:
+        if name == exclude:
+            continue
+        try:
+            (folder / name).unlink()
+            deleted.append(name[: -len(SUFFIX)])
+        except OSError:
+            pass
+    return deleted
+
+
+@dataclass
+class RunSummary:
+    id: str
+    entry: str
+    started: str  # ISO 8601, UTC
+    duration_ms: float | None
+    status: str  # succeeded, failed, cancelled, or "running" when the run has not finished
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "entry": self.entry, "started": self.started, "durationMs": self.duration_ms,
+                "status": self.status}
+
+
+def list_runs(root: Path | str) -> list[RunSummary]:
+    """Every recorded run, oldest first. Reads only the first and last line of each file."""
+    folder = runs_dir(root)
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.endswith(SUFFIX))
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        first, last = _first_and_last(folder / name)
+        if first is None or first.get("event") != RUN_STARTED:
+            continue
+        summary = RunSummary(name[: -len(SUFFIX)], first.get("entry", ""), first.get("ts", ""), None, "running")
+        if last is not None and last.get("event") == RUN_FINISHED:
+            summary.status = last.get("status", "?")
+            summary.duration_ms = last.get("durationMs")
+        elif last is not None:
+            # No run.finished: still running, or the process died. The last event bounds it.
+            summary.duration_ms = _elapsed_ms(first.get("ts"), last.get("ts"))
+        out.append(summary)
+    return out
+
+
+def find_run(root: Path | str, run_id: str) -> Path:
+    """The file of a run, by id or unique id prefix. Raises KeyError with a readable message."""
+    folder = runs_dir(root)
+    exact = folder / f"{run_id}{SUFFIX}"
+    if exact.is_file():
+        return exact
+    try:
+        matches = sorted(n for n in os.listdir(folder) if n.startswith(run_id) and n.endswith(SUFFIX))
+    except FileNotFoundError:
+        matches = []
+    if len(matches) == 1:
+        return folder / matches[0]
+    if not matches:
+        raise KeyError(f"no run {run_id!r} (list them with `workbench runs {root}`)")
+    raise KeyError(f"{run_id!r} matches {len(matches)} runs; give more of the id")
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """The events of a run file; a torn last line (a crash mid-write) is skipped."""
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                out.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return out
+
+
+def _first_and_last(path: Path) -> tuple[dict | None, dict | None]:
+    try:
+        with open(path, "rb") as f:
+            first_line = f.readline()
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read().splitlines()
+    except OSError:
+        return None, None
+    first = _loads(first_line)
+    for line in reversed(tail):
+        last = _loads(line)
+        if last is not None:
+            return first, last
+    return first, None
+
+
+def _loads(line: bytes) -> dict | None:
+    try:
+        value = json.loads(line)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _elapsed_ms(start: str | None, end: str | None) -> float | None:
+    try:
+        return round((parse_iso(end) - parse_iso(start)) * 1000, 1)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
