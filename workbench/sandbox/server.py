@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import ipaddress
 import secrets
 import socket
@@ -143,6 +145,9 @@ class Sandbox:
 
         from workbench.sandbox.oauth import build_token_app
         from workbench.sandbox.scim import build_scim_app
+
+        # Authlib logs every issued access token at DEBUG; keep tokens out of the host's logs.
+        logging.getLogger("authlib").setLevel(logging.INFO)
 
         token_app = build_token_app(
             self._store,
