@@ -141,7 +141,8 @@ class ProjectStore:
         diags: list[Diagnostic] = []
         for f in (self.project_file, self.config_file):
             if f.error:
-                diags.append(Diagnostic(ERROR, "toml-syntax", f.error.message, f.path.name, f.error.line))
+                diags.append(Diagnostic(ERROR, "toml-syntax", f.error.message, f.path.name, f.error.line,
+                                        col=f.error.col))
         if self.project_file.error:
             self.project = Project(integration=Integration(name=self.root.name))
             self.load_diagnostics = diags
@@ -237,7 +238,8 @@ class ProjectStore:
         if section not in doc:
             if not create:
                 raise EditError(f"there is no [{section}]")
-            doc.add(tomlkit.nl())
+            if doc.body and not doc.body[-1][1].as_string().endswith("\n\n"):
+                doc.add(tomlkit.nl())
             doc[section] = tomlkit.table(is_super_table=True)
         return doc[section]
 
@@ -271,10 +273,10 @@ class ProjectStore:
         if default is not None:
             from workbench.project.config import CoercionError, coerce
             try:
-                coerce(type, default, from_text=False)
+                coerce(type, default, from_text=False, secret=secret)
             except CoercionError as exc:
                 raise EditError(f"default of {name}: {exc}") from None
-        self._add_entry("configurables", name, decl.model_dump(exclude_defaults=True) | {"type": type})
+        self._add_entry("configurables", name, {"type": type, **decl.model_dump(exclude_defaults=True)})
 
     def add_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
         self._require_new("connections", name)
@@ -309,7 +311,7 @@ class ProjectStore:
 
     def _add_entry(self, section: str, name: str, value: dict[str, Any]) -> None:
         def change(doc):
-            table = _to_table(value)
+            table = _to_table(value, spaced=True)
             self._section(doc, section)[name] = table
         self._edit(change, (section, name))
 
@@ -346,7 +348,7 @@ class ProjectStore:
         def change(doc):
             aot = _step_array(doc["entrypoints"][entry], container, create=True)
             position = len(aot) if index is None else min(index, len(aot))
-            aot.insert(position, _to_table(step))
+            aot.insert(position, _to_table(step, spaced=True))
             nonlocal address
             address = ".".join(str(p) for p in container) + f".{position}"
         address = ""
@@ -407,9 +409,9 @@ class ProjectStore:
         if decl is None:
             raise EditError(_unknown("configurable", name, self.project.configurables))
         try:
-            value = coerce(decl.type, value, from_text=from_text)
+            value = coerce(decl.type, value, from_text=from_text, secret=decl.secret)
         except CoercionError as exc:
-            raise EditError(f"{name}: {exc}" if not decl.secret else f"{name}: {exc}".replace(str(value), "••••")) from None
+            raise EditError(f"{name}: {exc}") from None
         doc = self.config_file.doc()
         doc[name] = value
         self._save_config()
@@ -463,13 +465,16 @@ def _check_step(step: dict[str, Any]) -> None:
         raise EditError(f"the step kind must be the first key (got {first!r} first)")
 
 
-def _to_table(value: dict[str, Any]):
-    """A dict as a tomlkit table: small flat dicts inline, lists of dicts as arrays of tables."""
+def _to_table(value: dict[str, Any], spaced: bool = False):
+    """A dict as a tomlkit table: small flat dicts inline, lists of dicts as arrays of tables.
+    `spaced` ends it with a blank line, as people write tables by hand."""
     import tomlkit
 
     table = tomlkit.table()
     for key, item in value.items():
         table[key] = _to_item(item)
+    if spaced and not any(isinstance(item, (tomlkit.items.Table, tomlkit.items.AoT)) for item in table.values()):
+        table.add(tomlkit.nl())  # (a table with sub-tables already ends with a blank line)
     return table
 
 
