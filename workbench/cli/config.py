@@ -30,8 +30,11 @@ def run(args) -> int:
 def _run(args) -> int:
     store = open_store(args.dir)
     action = args.action or "list"
-    if store.config_file.error and action in ("set", "unset"):
-        raise CliError(f"{store.config_file.error} (fix it by hand; it is not overwritten)")
+    # A file that does not parse: its values (or its configurables) would all look missing, or
+    # unknown. Say why, whatever the action; nothing is written.
+    for f in (store.project_file, store.config_file):
+        if f.error:
+            raise CliError(f"{f.error} (fix it by hand; it is not overwritten)")
     resolved = store.resolve_config()
     if action == "list":
         rows = [

@@ -32,9 +32,11 @@ class CoercionError(ValueError):
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 
-def coerce(type_: str, value: Any, *, from_text: bool) -> Any:
+def coerce(type_: str, value: Any, *, from_text: bool, secret: bool = False) -> Any:
     """Coerce `value` to a configurable type. Text from the environment or `--set` is parsed;
-    typed TOML values must already have the right type (an int may stand for a float)."""
+    typed TOML values must already have the right type (an int may stand for a float).
+    With `secret`, error messages name the kind of the value but never the value."""
+    describe = _describe_kind if secret else _describe
     if type_.endswith("[]"):
         item_type = type_[:-2]
         if from_text and isinstance(value, str):
@@ -47,18 +49,18 @@ def coerce(type_: str, value: Any, *, from_text: bool) -> Any:
             else:
                 value = [part.strip() for part in text.split(",")] if text else []
         if not isinstance(value, list):
-            raise CoercionError(f"expected a {type_}, got {_describe(value)}")
-        return [coerce(item_type, item, from_text=from_text) for item in value]
+            raise CoercionError(f"expected a {type_}, got {describe(value)}")
+        return [coerce(item_type, item, from_text=from_text, secret=secret) for item in value]
     if type_ == "string":
         if isinstance(value, str):
             return value
-        raise CoercionError(f"expected a string, got {_describe(value)}")
+        raise CoercionError(f"expected a string, got {describe(value)}")
     if type_ == "boolean":
         if isinstance(value, bool):
             return value
         if from_text and isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise CoercionError(f"expected a boolean (true or false), got {_describe(value)}")
+        raise CoercionError(f"expected a boolean (true or false), got {describe(value)}")
     if type_ == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -67,7 +69,7 @@ def coerce(type_: str, value: Any, *, from_text: bool) -> Any:
                 return int(value.strip())
             except ValueError:
                 pass
-        raise CoercionError(f"expected an int, got {_describe(value)}")
+        raise CoercionError(f"expected an int, got {describe(value)}")
     if type_ == "float":
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -76,7 +78,7 @@ def coerce(type_: str, value: Any, *, from_text: bool) -> Any:
                 return float(value.strip())
             except ValueError:
                 pass
-        raise CoercionError(f"expected a float, got {_describe(value)}")
+        raise CoercionError(f"expected a float, got {describe(value)}")
     raise CoercionError(f"unknown type {type_!r}")
 
 
@@ -85,6 +87,11 @@ def _describe(value: Any) -> str:
         type(value), type(value).__name__
     )
     return f"{kind} {value!r}" if kind in ("string", "int", "float", "boolean") and len(repr(value)) < 40 else kind
+
+
+def _describe_kind(value: Any) -> str:
+    """A secret value described by its kind only: "string ••••"."""
+    return f"{_describe(value).split(' ', 1)[0]} {MASK}"
 
 
 @dataclass
@@ -166,25 +173,57 @@ def resolve(
                 continue
             rv.source = source
             try:
-                rv.value = coerce(decl.type, raw, from_text=from_text)
+                rv.value = coerce(decl.type, raw, from_text=from_text, secret=decl.secret)
             except CoercionError as exc:
                 where = env_name(name) if source == SOURCE_ENV else source
                 rv.value = raw
                 rv.error = f"{name} from {where}: {exc}"
-                if decl.secret:
-                    rv.error = rv.error.replace(repr(raw), MASK).replace(str(raw), MASK) if str(raw) else rv.error
             break
         out.values[name] = rv
     return out
 
 
+# The percent-encoding that httpx applies to a path and to a raw query (WHATWG URL): a secret
+# used in a URL shows up in exchanges, error messages and logs in one of these forms.
+_PATH_SAFE = "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>?`{}')
+_QUERY_SAFE = "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>')
+
+# Keys of the error dicts and events: public vocabulary, never masked, so a short secret that
+# happens to be part of "message" or "status" cannot garble the structure readers rely on.
+STRUCTURAL_KEYS = frozenset({
+    "message", "type", "status", "scimType", "detail", "request", "step", "item", "tokenUrl", "error",
+})
+
+
+def secret_forms(text: str) -> set[str]:
+    """`text` and the forms it takes inside URLs (percent-encoded, as httpx and form bodies
+    encode it) and inside JSON text (escaped); also what the expression functions `trim`,
+    `lower` and `upper` make of it."""
+    from urllib.parse import quote, quote_plus
+
+    forms = {text, text.strip(), text.lower(), text.upper()}
+    if not (text.isascii() and text.isalnum()):
+        forms |= {quote(text, safe=""), quote_plus(text, safe=""), quote(text, safe=_PATH_SAFE),
+                  quote(text, safe=_QUERY_SAFE)}
+        # ... and each of those inside JSON text (a server echoing the URL in a raw JSON body).
+        forms |= {json.dumps(form, ensure_ascii=flag)[1:-1] for form in forms for flag in (True, False)}
+    return {form for form in forms if form}
+
+
 class Redactor:
-    """Replaces every secret value with `••••` in text and nested data."""
+    """Replaces every secret value with `••••` in text and nested data: the value as it is, and
+    its percent-encoded and JSON-escaped forms. Dict keys are masked too, except the structural
+    keys of errors and events (`STRUCTURAL_KEYS`)."""
 
     def __init__(self, secrets: Any = ()) -> None:
-        texts = {format_value(s) for s in secrets if s not in (None, "", [])}
+        texts: set[str] = set()
+        for s in secrets:
+            # A secret array: the whole, and each item (`${config.keys[0]}`, a foreach over it).
+            for value in ([s, *s] if isinstance(s, list) else [s]):
+                if value not in (None, "", []):
+                    texts |= secret_forms(format_value(value))
         # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted((t for t in texts if len(t) >= 1), key=len, reverse=True)
+        self.secrets = sorted(texts, key=len, reverse=True)
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
@@ -201,7 +240,10 @@ class Redactor:
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, dict):
-            return {self.text(str(k)) if isinstance(k, str) else k: self.data(v) for k, v in value.items()}
+            return {
+                self.text(k) if isinstance(k, str) and k not in STRUCTURAL_KEYS else k: self.data(v)
+                for k, v in value.items()
+            }
         if isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]
         return value

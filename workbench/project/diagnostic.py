@@ -14,9 +14,10 @@ class Diagnostic:
     line: int | None = None
     key: str = ""  # TOML key path, e.g. entrypoints.provisionUser.steps[0].call
     hints: list[str] = field(default_factory=list)
+    col: int | None = None  # set for toml-syntax errors
 
     def location(self) -> str:
-        where = self.file + (f":{self.line}" if self.line else "")
+        where = self.file + (f":{self.line}" if self.line else "") + (f":{self.col}" if self.line and self.col else "")
         return f"{where} [{self.key}]" if self.key else where
 
     def to_dict(self) -> dict:

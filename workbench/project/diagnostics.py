@@ -8,13 +8,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workbench.project.config import env_name
+from workbench.project.config import env_name, format_value
 from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
 from workbench.project.expressions import ExpressionError, iter_templates, parse_expression, parse_template
 from workbench.project.model import BRANCH_ATTRS, CallStep, ForeachStep, IfStep, SetStep, child_branches
 from workbench.project.store import CONFIG_FILE, ProjectStore
 
 RESERVED = ("config", "error")
+MIN_SECRET_LENGTH = 4  # a shorter secret value gets a `short-secret` warning
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str:
@@ -31,6 +32,10 @@ def check(
 ) -> list[Diagnostic]:
     checker = _Checker(store)
     checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
+    for name in overrides or {}:
+        if name not in store.project.configurables:  # a typo would silently run with another value
+            checker.add("undeclared-configurable", f"--set {name}: there is no configurable {name!r}"
+                        + _did_you_mean(name, store.project.configurables), ("configurables",))
     return checker.diagnostics
 
 
@@ -65,13 +70,16 @@ class _Checker:
                 from workbench.project.config import CoercionError, coerce
 
                 try:
-                    coerce(decl.type, decl.default, from_text=False)
+                    coerce(decl.type, decl.default, from_text=False, secret=decl.secret)
                 except CoercionError as exc:
                     self.add("type-mismatch", f"default of {name}: {exc}", path + ("default",))
             if decl.secret and decl.default is not None:
                 self.add("secret-default", f"secret {name} has a default in workbench.toml; keep secrets in Config.toml or the environment", path, WARNING)
         for rv in resolved.values.values():
             path = ("configurables", rv.name)
+            if rv.decl.secret and rv.ok and _too_short(rv.value):
+                self.add("short-secret", f"the value of secret {rv.name} is shorter than {MIN_SECRET_LENGTH} characters: "
+                         "run output masks every occurrence of it, which garbles unrelated text", path, WARNING)
             if rv.error:
                 file = CONFIG_FILE if rv.source == "Config.toml" else "workbench.toml"
                 where = (rv.name,) if file == CONFIG_FILE else path
@@ -90,6 +98,26 @@ class _Checker:
         for key in resolved.unknown_keys:
             self.add("unknown-configurable", f"{key} in Config.toml is not a declared configurable"
                      + _did_you_mean(key, self.project.configurables), (key,), WARNING, file=CONFIG_FILE)
+        self.config_permissions()
+
+    def config_permissions(self) -> None:
+        """Workbench writes a Config.toml holding a secret with mode 0600; one written by hand
+        (or by `cp`) may be readable by others."""
+        import os
+        import stat
+
+        config = self.store.config_file
+        held = [name for name, decl in self.project.configurables.items()
+                if decl.secret and name in self.store.config_values]
+        if not held or os.name != "posix":
+            return
+        try:
+            mode = stat.S_IMODE(config.path.stat().st_mode)
+        except OSError:
+            return
+        if mode & 0o077:
+            self.add("config-permissions", f"{config.path.name} holds the secret {held[0]} but other users may read it "
+                     f"(mode {mode:04o}); run: chmod 600 {config.path}", (held[0],), WARNING, file=CONFIG_FILE)
 
     # -- connections -----------------------------------------------------------------------------
     def connections(self) -> None:
@@ -236,6 +264,12 @@ class _Checker:
             elif ref.root not in scope:
                 self.add("unknown-variable", f"unknown variable {ref.root!r} in ${{{ref.path}}}"
                          + _did_you_mean(ref.root, scope), where)
+
+
+def _too_short(value: Any) -> bool:
+    """A secret value (or an item of a secret array) that masking would find everywhere."""
+    items = value if isinstance(value, list) else [value]
+    return any(0 < len(format_value(item)) < MIN_SECRET_LENGTH for item in items if item is not None)
 
 
 def _split_key_path(key_path: str) -> tuple:

@@ -7,7 +7,8 @@ Before any step the project is checked (`diagnostics.check`); any error raises P
 nothing is called. Steps are compiled once per run into small nodes (templates parsed up front),
 so a step costs little more than its own work. Connections open on first use, one per
 connection per run, and close when the run ends. Every event is redacted (configured secrets
-become `••••`), written to the run history, then given to the sink.
+become `••••`), written to the run history, then given to the sink; Python log records written
+while a run is active are masked too (`mask_logs`).
 
 Semantics worth knowing:
 - Variables set inside a `foreach` body are local to that item. With `result`, the loop
@@ -120,6 +121,9 @@ class Engine:
         from workbench.project.diagnostics import check, has_errors
 
         self.diagnostics = check(self.store, env=self.env, overrides=self.overrides, memory=self.memory)
+        project_file = getattr(self.store, "project_file", None)
+        if project_file is not None and project_file.error:
+            raise PreflightError(self.diagnostics)  # its syntax error says it all: no "no entry point"
         name = self.entry_name(entry)
         if has_errors(self.diagnostics):
             raise PreflightError(self.diagnostics)
@@ -192,6 +196,15 @@ class _Run:
     async def execute(self) -> RunResult:
         """Run the steps in their own task, so `cancel()` can stop them while this coroutine
         still closes the connections and records the outcome."""
+        if not self.redactor:
+            return await self._execute()
+        mask_logs(self.redactor)
+        try:
+            return await self._execute()
+        finally:
+            unmask_logs(self.redactor)
+
+    async def _execute(self) -> RunResult:
         self.loop = asyncio.get_running_loop()
         started = time.perf_counter()
         if self.emit:
@@ -325,6 +338,67 @@ class _Run:
                                       "", item))
             for child in node.children():
                 self.skip(child, item)
+
+
+# -- secrets in Python logging ----------------------------------------------------------------
+# While a run is active, every log record (of any logger: httpx logs each request URL at INFO,
+# httpcore the response headers at DEBUG, a connector may quote a server's answer) has the
+# run's secrets masked, so an application that turns logging on never writes them.
+
+_log_lock = threading.Lock()
+_log_redactors: tuple = ()
+_log_factory_installed = False
+
+
+def mask_logs(redactor) -> None:
+    """Mask `redactor`'s secrets in log records until `unmask_logs(redactor)`."""
+    global _log_redactors, _log_factory_installed
+    import logging
+
+    with _log_lock:
+        if not _log_factory_installed:
+            previous = logging.getLogRecordFactory()
+
+            def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+                record = previous(*args, **kwargs)
+                redactors = _log_redactors
+                if redactors:
+                    _redact_record(record, redactors)
+                return record
+
+            logging.setLogRecordFactory(factory)
+            _log_factory_installed = True
+        _log_redactors = _log_redactors + (redactor,)
+
+
+def unmask_logs(redactor) -> None:
+    global _log_redactors
+    with _log_lock:
+        redactors = list(_log_redactors)
+        if redactor in redactors:
+            redactors.remove(redactor)
+        _log_redactors = tuple(redactors)
+
+
+def _redact_record(record, redactors) -> None:
+    import logging
+
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a bad format string is the handler's to report
+        message = str(record.msg)
+    clean = message
+    for redactor in redactors:
+        clean = redactor.text(clean)
+    if clean != message:
+        record.msg, record.args = clean, ()
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        text = logging.Formatter().formatException(record.exc_info)
+        clean = text
+        for redactor in redactors:
+            clean = redactor.text(clean)
+        if clean != text:
+            record.exc_text = clean
 
 
 def _ms(started: float) -> float:

@@ -16,7 +16,8 @@ __all__ = ["SPEC", "HttpConnectionConfig", "RequestParams"]
 
 
 class HttpConnectionConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # The auth table holds secrets: a ValidationError must not echo the input (see parse_auth).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     baseUrl: str = Field(description="Requests are relative to this URL, e.g. https://api.example.com/v1")
     auth: AuthConfig = Field(default_factory=NoAuthConfig, description="How to authenticate")

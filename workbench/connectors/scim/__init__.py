@@ -26,6 +26,9 @@ class RetryConfig(_Model):
 
 
 class ScimConnectionConfig(_Model):
+    # The auth table holds secrets: a ValidationError must not echo the input (see parse_auth).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, hide_input_in_errors=True)
+
     serviceUrl: str = Field(description="The SCIM base URL, e.g. https://api.asgardeo.io/t/<org>/scim2")
     auth: AuthConfig = Field(default_factory=NoAuthConfig, description="How to authenticate")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds per HTTP request")
