@@ -18,6 +18,9 @@ from typing import Any, TextIO
 
 from workbench.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded, use_color
+from workbench.runtime.lines import EventLines, format_duration
+
+_duration = format_duration  # `workbench runs` imports it from here
 
 EXIT_CODES = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_INTERRUPTED}
 
@@ -104,19 +107,16 @@ def _flush() -> None:
 # -- printing events ------------------------------------------------------------------------------
 
 
-class EventPrinter:
+class EventPrinter(EventLines):
     """A sink that prints events live: one line per step, coloured on a terminal; or JSON Lines.
-    Takes Event objects or their dicts (history replays)."""
-
-    MARKS = {"ok": ("✓", "32"), "failed": ("✗", "31"), "skipped": ("–", "2")}
-    LEVELS = {"debug": "2", "info": "0", "warning": "33", "error": "31"}
-    RUN_MARKS = {"succeeded": ("✓", "32"), "failed": ("✗", "31"), "cancelled": ("■", "33")}
+    Takes Event objects or their dicts (history replays). The lines come from EventLines, which
+    the app's Output panel uses too."""
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, json_lines: bool = False,
                  color: bool | None = None, prefix: str = "") -> None:
+        super().__init__(verbose=verbose)
         stream = stream or sys.stdout
         self.stream = stream
-        self.verbose = verbose
         self.json_lines = json_lines
         self.color = use_color(stream) if color is None else color
         self.prefix = prefix  # e.g. the entry name when several runs share the output
@@ -141,69 +141,3 @@ class EventPrinter:
 
     def paint(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.color and code != "0" else text
-
-    def format(self, d: dict[str, Any]) -> str | None:
-        kind = d.get("event")
-        if kind == "run.started":
-            return self.paint(f"▶ {d.get('entry')}", "1") + self.paint(f"  {d.get('project')} · run {d.get('run')}", "2")
-        if kind == "step.finished":
-            return self.step_line(d)
-        if kind == "log":
-            level = d.get("level", "info")
-            text = f"{_indent(d.get('step'))}{level:<7} {d.get('message', '')}"
-            return self.paint(text, self.LEVELS.get(level, "0"))
-        if kind == "http.exchange" and self.verbose:
-            status = d.get("status") if d.get("status") is not None else "no response"
-            text = f"{_indent(d.get('step'))}  {d.get('method')} {d.get('url')} → {status} ({_duration(d.get('durationMs'))})"
-            return self.paint(text, "2")
-        if kind == "run.finished":
-            return self.run_line(d)
-        return None  # step.started and foreach.progress: the step line comes when it finishes
-
-    def step_line(self, d: dict[str, Any]) -> str | None:
-        status = d.get("status")
-        if d.get("kind") == "log" and status == "ok":
-            return None  # its log line says it all
-        mark, code = self.MARKS.get(status, ("?", "0"))
-        item = f" [{d['item']}]" if d.get("item") is not None else ""
-        text = f"{_indent(d.get('step'))}{self.paint(mark, code)} {d.get('step')} {d.get('label')}{item}"
-        if status == "skipped":
-            return self.paint(f"{text} (skipped)", "2")
-        if status == "failed" and d.get("error"):
-            text += self.paint(f" — {describe_error(d['error'], with_step=False)}", "31")
-        elif d.get("summary"):
-            text += f" → {d['summary']}"
-        return text + self.paint(f"  {_duration(d.get('durationMs'))}", "2")
-
-    def run_line(self, d: dict[str, Any]) -> str:
-        status = d.get("status", "?")
-        mark, code = self.RUN_MARKS.get(status, ("?", "0"))
-        text = self.paint(f"{mark} {status} in {_duration(d.get('durationMs'))}", code + ";1")
-        if d.get("error"):
-            text += self.paint(f": {describe_error(d['error'])}", "31")
-        if d.get("result") is not None:
-            text += "\n  result: " + json.dumps(d["result"], ensure_ascii=False, default=str)
-        return text
-
-
-def describe_error(error: dict[str, Any], *, with_step: bool = True) -> str:
-    """`SCIM 409 uniqueness: … (status 409, scimType uniqueness) at step 2.steps.0 [item 3]`"""
-    text = str(error.get("message", "error"))
-    facts = [f"{key} {error[key]}" for key in ("status", "scimType") if error.get(key) is not None]
-    if facts:
-        text += f" ({', '.join(facts)})"
-    if with_step and error.get("step") is not None:
-        text += f" at step {error['step']}"
-        if error.get("item") is not None:
-            text += f" [item {error['item']}]"
-    return text
-
-
-def _indent(path: str | None) -> str:
-    return "  " * (1 + (path or "").count(".") // 2)
-
-
-def _duration(ms: Any) -> str:
-    if not isinstance(ms, (int, float)):
-        return "?"
-    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"

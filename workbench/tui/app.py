@@ -1,0 +1,455 @@
+"""WorkbenchApp: build an integration by keyboard, like a low-code canvas.
+
+Layout: header (project name); the project tree on the left; the selected item's view in the
+centre (a flow, a connection form, the Configurations pane, or the overview); the Output panel of
+runs (run_actions.py) and the problems list under it; the footer with the keys that apply.
+
+Data flows one way: the files are read into an `Outline` (first paint, no pydantic), the store is
+loaded in a worker, every edit goes through `apply_edit` (a worker calling the ProjectStore API),
+and the views are rebuilt from the store's data afterwards. Diagnostics run in a worker too.
+The I/O lives in project_io.py and the step editing in step_actions.py (mixins of the app).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import events
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Container, Horizontal, Vertical
+from textual.widgets import ContentSwitcher, Footer, Static
+
+from workbench.tui.errors import guarded
+from workbench.tui.issues import Issues, locate
+from workbench.tui.messages import ConfigurableRequested, InsertStepRequested, ItemChosen, ProblemChosen
+from workbench.tui.outline import PROJECT_FILE, Outline
+from workbench.tui.project_io import ProjectIO
+from workbench.tui.run_actions import RunActions
+from workbench.tui.step_actions import StepActions
+from workbench.tui.widgets.project_tree import ProjectTree
+
+if TYPE_CHECKING:
+    from workbench.tui.run_feed import RunFormat
+    from workbench.tui.widgets.flow_view import FlowView
+    from workbench.tui.widgets.problems import ProblemsList
+
+POLL_SECONDS = 1.0
+BROWSE_DELAY = 0.06
+
+
+def _workbench_commands():
+    from workbench.tui.commands import WorkbenchCommands
+
+    return WorkbenchCommands
+
+
+class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
+    CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
+    TITLE = "Workbench"
+    COMMANDS = App.COMMANDS | {_workbench_commands}
+    BINDINGS = [
+        Binding("c,f2", "add_connection", "Connection", id="add-connection"),
+        Binding("a,f3", "add_entry", "Automation", id="add-entry-point"),
+        Binding("g,f4", "open_configurations", "Config", id="open-configurations"),
+        Binding("k,f6", "check", "Check", id="check-project", show=False),
+        Binding("r,f5", "run_entry", "Run", id="run-entry"),
+        Binding("escape,ctrl+c", "cancel_run", "Cancel run", id="cancel-run", priority=True),  # while a run goes
+        Binding("h", "run_history", "History", id="run-history", show=False),
+        Binding("e", "toggle_http", "HTTP", id="toggle-http", show=False),
+        Binding("o", "toggle_output", "Output", id="toggle-output", show=False),
+        Binding("p,f8", "toggle_problems", "Problems", id="toggle-problems", show=False),
+        Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
+        Binding("q", "quit", "Quit", id="quit", show=False),
+    ]
+
+    def __init__(self, root: Path | str = ".", *, env: Mapping[str, str] | None = None,
+                 shown_path: str | None = None, poll_seconds: float = POLL_SECONDS,
+                 memory: Mapping[str, Any] | None = None, memory_source: str = "memory",
+                 run_format: RunFormat | None = None) -> None:
+        super().__init__()
+        self.animation_level = "none"  # users are often on SSH
+        self.started = time.perf_counter()
+        self.root = Path(root).resolve()
+        self.shown_path = shown_path or str(root)
+        self.env = os.environ if env is None else env
+        self.memory = dict(memory or {})  # in-process values that rank like --set (the demo's sandbox)
+        self.memory_source = memory_source  # how the Configurations pane names their source
+        if run_format is not None:
+            self.run_format = run_format  # tests mask times, durations and ids
+        self.poll_seconds = poll_seconds
+        self.store: Any = None  # workbench.project.store.ProjectStore, once loaded
+        self.has_project = (self.root / PROJECT_FILE).is_file()
+        self.outline = Outline.read(self.root, self.env, self.memory) if self.has_project else Outline(name=self.root.name)
+        self.issues = Issues()
+        self.specs: dict[str, Any] | None = None  # connector id -> ConnectorSpec
+        self.search_index: Any = None
+        self.catalogue_error = ""
+        self.current: tuple[str, str] = ("", "")  # what the centre shows
+        self.internal_errors: list[BaseException] = []  # reported by `guarded`; tests assert none
+        self.lock = threading.Lock()  # one store operation at a time
+        self.loaded = threading.Event()
+        self._after_catalogue: list[Callable[[], Any]] = []
+        self._disk_warned = False
+        self._announce_check = False
+        self.views_ready = False
+        self._browse: Any = None  # the timer of a pending tree-cursor change
+
+    # -- layout --------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        # The first paint is the tree; the centre views are mounted right after it (on_ready).
+        yield Static(self.outline.name, id="header")
+        with Horizontal(id="main"):
+            yield ProjectTree(id="project-tree")
+            yield Vertical(id="centre")
+        yield Footer()
+
+    async def _mount_views(self) -> None:
+        from workbench.tui.widgets.flow_view import FlowView
+        from workbench.tui.widgets.output_panel import OutputPanel
+        from workbench.tui.widgets.overview import Overview
+        from workbench.tui.widgets.problems import ProblemsList
+
+        switcher = ContentSwitcher(Overview(id="overview"), FlowView(id="flow"), Container(id="connection-view"),
+                                   Container(id="config-view"), initial="overview", id="view")
+        output = OutputPanel(id="output-panel")
+        output.display = False  # until a run starts
+        await self.query_one("#centre", Vertical).mount_all([switcher, output, ProblemsList(id="problems")])
+        self.views_ready = True
+
+    @property
+    def tree(self) -> ProjectTree:
+        return self.query_one(ProjectTree)
+
+    @property
+    def flow(self) -> FlowView:
+        return self.query_one("#flow")  # type: ignore[return-value]
+
+    @property
+    def problems(self) -> ProblemsList:
+        return self.query_one("#problems")  # type: ignore[return-value]
+
+    def _show_title(self) -> None:
+        self.title = self.outline.name
+        self.query_one("#header", Static).update(self.outline.name)
+
+    def on_mount(self) -> None:
+        self._show_title()
+        self.tree.show(self.outline, self.issues)
+        first_entry = next(iter(self.outline.entrypoints), "")
+        self.current = ("entrypoints", first_entry) if first_entry else ("", "")
+        if first_entry:
+            self.tree.select_ref(("entrypoints", first_entry, ""), quiet=True)
+        self.tree.focus()
+
+    async def on_ready(self, event: events.Ready) -> None:
+        self.log.info(f"first screen in {(time.perf_counter() - self.started) * 1000:.0f} ms")
+        await self._mount_views()
+        self.show_item(*self.current, refresh=True)
+        if self.has_project:
+            self._load_store()
+        else:
+            from workbench.tui.screens.create_project import CreateProjectScreen
+
+            self.push_screen(CreateProjectScreen(self.shown_path, self.root.name), self._create_project)
+        self.set_interval(self.poll_seconds, self._poll_disk, name="watch-files")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if self.is_headless and hasattr(event.widget, "cursor_blink"):
+            event.widget.cursor_blink = False  # steady cursors: deterministic screenshots
+
+    # -- views ----------------------------------------------------------------------------------
+    def refresh_views(self) -> None:
+        """Rebuild the tree and the centre from the store's data (after a load or an edit)."""
+        if self.store is not None:
+            self.outline = Outline.from_store(self.store, self.env, self.memory)
+        self._show_title()
+        self.tree.show(self.outline, self.issues)
+        if not self.views_ready:
+            return
+        section, name = self.current
+        if section and name and name not in getattr(self.outline, section) and name != "<new>":
+            section, name = section, ""  # it was removed or renamed
+        self.show_item(section, name, refresh=True)
+
+    def op_label(self, call: str) -> str:
+        connection, _, operation = call.partition(".")
+        decl = self.outline.connections.get(connection, {})
+        spec = (self.specs or {}).get(str(decl.get("connector")))
+        op = spec.operations.get(operation) if spec else None
+        return op.label if op else ""
+
+    @guarded
+    def show_item(self, section: str, name: str = "", focus: bool = False, refresh: bool = False) -> None:
+        """Show an item in the centre: a flow, a connection form, the configurations, or the
+        overview. Keeps an unsaved connection form unless the person agrees to discard it."""
+        if not self.views_ready:
+            self.current = (section, name)
+            return
+        form = self.connection_form
+        if form is not None and form.is_dirty and (section, name) != self.current:
+            if refresh:
+                return
+            if focus:
+                self._confirm_discard(lambda: self._show(section, name, focus, force=True))
+            return
+        self._show(section, name, focus, refresh=refresh)
+
+    def _show(self, section: str, name: str, focus: bool, *, refresh: bool = False, force: bool = False) -> None:
+        switcher = self.query_one("#view", ContentSwitcher)
+        self.current = (section, name)
+        if section == "entrypoints" and name in self.outline.entrypoints:
+            self.flow.show(name, self.outline, self.issues, self.op_label)
+            self.show_run_status(name, fresh=True)
+            switcher.current = "flow"
+            if focus:
+                self.call_after_refresh(self.flow.focus_first)
+        elif section == "connections" and name in self.outline.connections:
+            self._show_connection(name, focus, force=force)
+            switcher.current = "connection-view"
+        elif section == "configurables":
+            self._show_config(name, focus)
+            switcher.current = "config-view"
+        elif section == "connections" and name == "<new>":
+            switcher.current = "connection-view"
+        else:
+            self.current = (section, "")
+            self.query_one("#overview").show(self.outline, section)  # type: ignore[attr-defined]
+            switcher.current = "overview"
+        if not refresh and name and name != "<new>":
+            self.tree.select_ref((section, name, ""), quiet=True)
+
+    def on_item_chosen(self, message: ItemChosen) -> None:
+        if message.action == "add":
+            action = {"connections": self.action_add_connection, "entrypoints": self.action_add_entry,
+                      "configurables": self.action_new_configurable}[message.section]
+            action()
+        elif message.focus:
+            self._cancel_browse()
+            self.show_item(message.section, message.name, focus=True)
+        elif (message.section, message.name) != self.current:
+            # Moving the tree cursor shows the item after a short pause, so holding an arrow key
+            # does not build every form on the way.
+            self._cancel_browse()
+            self._browse = self.set_timer(BROWSE_DELAY, lambda: self.show_item(message.section, message.name))
+
+    def _cancel_browse(self) -> None:
+        if self._browse is not None:
+            self._browse.stop()
+            self._browse = None
+
+    # -- connections --------------------------------------------------------------------------
+    @property
+    def connection_form(self):
+        from workbench.tui.widgets.connection_form import ConnectionForm
+
+        found = self.query("#connection-view ConnectionForm")
+        return found.first(ConnectionForm) if found else None
+
+    def _show_connection(self, name: str, focus: bool, *, force: bool = False) -> None:
+        raw = self.outline.connections.get(name, {})
+        view = self.query_one("#connection-view", Container)
+        form = self.connection_form
+        if form is not None and form.original == name and not force:
+            fresh = {k: v for k, v in raw.items() if k != "connector"}
+            if form.values == fresh or form.is_dirty:  # up to date, or keep the person's edits
+                if focus:
+                    form.focus_first()
+                return
+        if self.specs is None:
+            view.remove_children()
+            view.mount(Static("loading connectors…", classes="placeholder"))
+            if self._reshow not in self._after_catalogue:
+                self._after_catalogue.append(self._reshow)
+            return
+        spec = self.specs.get(str(raw.get("connector")))
+        view.remove_children()
+        if spec is None:
+            view.mount(Static(f"✗ unknown connector {raw.get('connector')!r} for {name}. "
+                              f"Fix it in workbench.toml.", classes="placeholder error"))
+            return
+        self._mount_form(spec, name, raw, focus)
+
+    def _reshow(self) -> None:
+        self._show(*self.current, focus=False, force=True)
+
+    def _mount_form(self, spec: Any, name: str | None, raw: dict[str, Any], focus: bool) -> None:
+        from workbench.tui.widgets.connection_form import ConnectionForm
+
+        view = self.query_one("#connection-view", Container)
+        view.remove_children()
+        form = ConnectionForm(spec, name, raw, taken=set(self.outline.connections),
+                              configurables=tuple(self.outline.configurables))
+        view.mount(form)
+        if focus:
+            self.call_after_refresh(form.focus_first)
+
+    def new_connection(self, spec: Any) -> None:
+        """After the palette: an empty form for this connector in the centre."""
+        if spec is None:
+            return
+        self._mount_form(spec, None, {}, focus=True)
+        self.current = ("connections", "<new>")
+        self.query_one("#view", ContentSwitcher).current = "connection-view"
+
+    def discard_connection_form(self, form: Any) -> None:
+        def discard() -> None:
+            form.initial = form.snapshot()
+            target = ("connections", form.original) if form.original else ("", "")
+            self.query_one("#connection-view", Container).remove_children()
+            self._show(*target, focus=False, force=True)
+            self.tree.focus()
+
+        if form.is_dirty and not form.is_new:
+            self._confirm_discard(discard)
+        else:
+            discard()
+
+    def _confirm_discard(self, then: Callable[[], Any]) -> None:
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen("Discard the unsaved changes of this form?", yes="Discard", no="Keep"),
+                         lambda yes: then() if yes else None)
+
+    # -- configurations -------------------------------------------------------------------------
+    def _show_config(self, name: str, focus: bool) -> None:
+        from workbench.tui.widgets.config_pane import ConfigPane
+
+        view = self.query_one("#config-view", Container)
+        panes = view.query(ConfigPane)
+        pane = panes.first() if panes else None
+        if pane is None:
+            pane = ConfigPane(id="config-pane")
+            view.mount(pane)
+        if self.store is None:
+            self._after_load(lambda: self._show_config(name, focus))
+            return
+        pane.call_after_refresh(pane.show, self.store.resolve_config(env=self.env, memory=self.memory), name or None)
+        if focus:
+            pane.call_after_refresh(pane.focus_table)
+
+    def _after_load(self, callback: Callable[[], Any]) -> None:
+        def wait() -> None:
+            if self.store is not None:
+                callback()
+            else:
+                self.set_timer(0.05, wait)
+        self.set_timer(0.05, wait)
+
+    # -- actions ----------------------------------------------------------------------------------
+    @guarded
+    def action_add_connection(self) -> None:
+        if self.search_index is None:
+            if self.catalogue_error:
+                self.notify(f"connectors could not be loaded: {self.catalogue_error}", severity="error")
+                return
+            self._after_catalogue.append(self.action_add_connection)
+            if self.specs is None and self.store is not None:
+                self._load_catalogue()
+            return
+        from workbench.tui.screens.palette import ConnectorPalette
+
+        self.push_screen(ConnectorPalette(self.search_index), self.new_connection)
+
+    @guarded
+    def action_add_entry(self) -> None:
+        from workbench.tui.screens.entrypoint_form import EntryPointScreen
+
+        def created(name: str | None) -> None:
+            if name:
+                self.show_item("entrypoints", name, focus=True)
+
+        self.push_screen(EntryPointScreen(set(self.outline.entrypoints)), created)
+
+    @guarded
+    def action_add_step(self) -> None:
+        entry = self.selected_entry()
+        if not entry:
+            self.notify("select an automation first (Entry Points in the tree)", severity="warning")
+            return
+        if self.current != ("entrypoints", entry):
+            self.show_item("entrypoints", entry)
+        address = self.flow.insert_address() if self.flow.current else f"steps.{len(self.outline.steps(entry))}"
+        self.post_message(InsertStepRequested(entry, address))
+
+    def action_open_configurations(self) -> None:
+        self.show_item("configurables", "", focus=True)
+        self.tree.select_ref(("configurables", "", ""), quiet=True)
+
+    def action_check(self) -> None:
+        if self.store is None:
+            self.notify("the project is still loading", severity="warning")
+            return
+        self._announce_check = True
+        self._check()
+
+    def action_toggle_problems(self) -> None:
+        if not self.problems.toggle():
+            self.tree.focus()
+
+    async def action_quit(self) -> None:
+        """Quit; with unsaved form changes, ask first."""
+        if not self.dirty_forms():
+            self.exit(0)
+            return
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        self.push_screen(ConfirmScreen("Quit and lose the unsaved changes?", yes="Quit", no="Stay"),
+                         lambda yes: self.exit(0) if yes else None)
+
+    def action_focus_tree(self) -> None:
+        self.tree.focus()
+
+    @guarded
+    def action_reload(self) -> None:
+        if self.store is not None:
+            self._reload_store()
+
+    def selected_entry(self) -> str:
+        section, name = self.current
+        if section == "entrypoints" and name:
+            return name
+        entries = list(self.outline.entrypoints)
+        return entries[0] if len(entries) == 1 else ""
+
+    @guarded
+    def action_run_entry(self, entry: str = "") -> None:
+        """Run an automation (the selected one by default) and watch it in the Output panel."""
+        entry = entry or self.selected_entry()
+        if not entry:
+            self.notify("select an automation to run", severity="warning")
+            return
+        self.start_run(entry)  # run_actions.py
+
+    @guarded
+    def action_new_configurable(self, bind: Callable[[str], Any] | None = None, suggestion: str = "",
+                                type: str = "string", secret: bool = False, description: str = "") -> None:
+        from workbench.tui.screens.configurable_form import ConfigurableScreen
+
+        def created(name: str | None) -> None:
+            if name and bind is not None:
+                bind(name)
+            elif name:
+                self.show_item("configurables", name, focus=True)
+
+        self.push_screen(ConfigurableScreen(set(self.outline.configurables), suggestion, type, secret, description),
+                         created)
+
+    def on_configurable_requested(self, message: ConfigurableRequested) -> None:
+        message.stop()
+        self.action_new_configurable(message.bind, message.suggestion, message.type, message.secret,
+                                     message.description)
+
+    def on_problem_chosen(self, message: ProblemChosen) -> None:
+        item, address = locate(message.diagnostic)
+        if item is None:
+            return
+        section, name = item
+        self.show_item(section, name, focus=True)
+        if section == "entrypoints" and address:
+            self.call_after_refresh(self.flow.focus_step, address)

@@ -1,0 +1,141 @@
+"""Messages posted by the widgets and workers of the app (dataclasses, as in Posting)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.message import Message
+
+
+# -- workers -> app -------------------------------------------------------------------------------
+@dataclass
+class StoreLoaded(Message):
+    store: Any  # workbench.project.store.ProjectStore
+
+
+@dataclass
+class LoadFailed(Message):
+    error: str
+
+
+@dataclass
+class CatalogueLoaded(Message):
+    specs: list[Any]
+    error: str = ""
+
+
+@dataclass
+class DiagnosticsReady(Message):
+    diagnostics: list[Any]
+
+
+@dataclass
+class EditApplied(Message):
+    what: str
+    result: Any = None
+    then: Callable[[Any], None] | None = None
+
+
+@dataclass
+class EditFailed(Message):
+    what: str
+    error: str
+    on_error: Callable[[str], None] | None = None
+
+
+# -- widgets -> app ------------------------------------------------------------------------------
+@dataclass
+class ItemChosen(Message):
+    """A tree item was opened: section is "connections", "entrypoints", "configurables", or ""
+    for the overview; name is "" for a section itself; action is "add" for the `+` items."""
+
+    section: str
+    name: str = ""
+    action: str = ""
+    focus: bool = False
+
+
+@dataclass
+class ItemDeleteRequested(Message):
+    section: str
+    name: str
+
+
+@dataclass
+class InsertStepRequested(Message):
+    entry: str
+    address: str  # where the new step goes, e.g. "steps.1" or "onError.0"
+
+
+@dataclass
+class EditStepRequested(Message):
+    entry: str
+    address: str
+
+
+@dataclass
+class MoveStepRequested(Message):
+    entry: str
+    address: str
+    delta: int
+
+
+@dataclass
+class DeleteStepRequested(Message):
+    entry: str
+    address: str
+
+
+@dataclass
+class EditEntryRequested(Message):
+    entry: str
+
+
+@dataclass
+class ProblemChosen(Message):
+    diagnostic: Any
+
+
+@dataclass
+class ConfigurableRequested(Message):
+    """A form field asked for `+ New configurable`; `bind(name)` binds it afterwards."""
+
+    bind: Callable[[str], None]
+    suggestion: str = ""
+    type: str = "string"
+    secret: bool = False
+    description: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# -- runs (run_actions.py) -------------------------------------------------------------------------
+@dataclass
+class RunRefused(Message):
+    """The run did not start: preflight found errors (e.g. missing values)."""
+
+    session: Any  # run_actions.RunSession
+    diagnostics: list[Any]
+
+
+@dataclass
+class RunEnded(Message):
+    """The run's worker is done. `result` is the RunResult; `error` when it could not run."""
+
+    session: Any
+    result: Any = None
+    error: str = ""
+
+
+@dataclass
+class RunsListed(Message):
+    runs: list[Any]  # workbench.runtime.history.RunSummary, newest first
+    error: str = ""
+
+
+@dataclass
+class ReplayLoaded(Message):
+    run_id: str
+    events: list[dict[str, Any]]
+    error: str = ""

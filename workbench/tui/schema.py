@@ -1,0 +1,364 @@
+"""Turn a connector's pydantic schema into form field descriptions, and field text into values.
+
+No textual here: the form widgets (widgets/schema_form.py) are built from these descriptions.
+Every field accepts an `${...}` expression instead of a literal; expressions are kept as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+MISSING: Any = object()
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass
+class Variant:
+    tag: str
+    label: str
+    fields: list[FieldSpec]
+
+
+@dataclass
+class FieldSpec:
+    key: str
+    kind: str  # text | integer | number | boolean | choice | list | mapping | any | model | union
+    required: bool = False
+    default: Any = MISSING
+    description: str = ""
+    secret: bool = False
+    choices: tuple[str, ...] = ()
+    item_kind: str = "any"  # the kind of a list's items
+    children: list[FieldSpec] = field(default_factory=list)  # a nested model
+    variants: list[Variant] = field(default_factory=list)  # a discriminated union
+    discriminator: str = "type"
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.kind not in ("model", "union")
+
+    def placeholder(self) -> str:
+        if self.default is MISSING or self.default in (None, [], {}):
+            return "required" if self.required else ""
+        return f"default: {to_text(self, self.default)}"
+
+    @property
+    def config_type(self) -> str:
+        """The configurable type that fits this field."""
+        if self.kind == "list":
+            return "int[]" if self.item_kind == "integer" else "string[]"
+        return {"integer": "int", "number": "float", "boolean": "boolean"}.get(self.kind, "string")
+
+
+def fields_of(model: Any) -> list[FieldSpec]:
+    out = []
+    for name, info in model.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        spec = _spec_for(info.annotation, info.alias or name, info.metadata)
+        spec.required = info.is_required()
+        spec.description = (info.description or "").strip()
+        spec.secret = spec.secret or bool(extra.get("secret"))
+        if not spec.required:
+            spec.default = _default_of(info)
+        out.append(spec)
+    return out
+
+
+def _default_of(info: Any) -> Any:
+    from pydantic import BaseModel
+    from pydantic_core import PydanticUndefined
+
+    default = info.default
+    if default is PydanticUndefined and info.default_factory is not None:
+        try:
+            default = info.default_factory()
+        except TypeError:
+            return MISSING
+    if isinstance(default, BaseModel):
+        return default.model_dump(mode="json", by_alias=True)
+    return MISSING if default is PydanticUndefined else default
+
+
+def _spec_for(annotation: Any, key: str, metadata: list | None = None) -> FieldSpec:
+    from pydantic import BaseModel, SecretStr
+
+    discriminator = next((m.discriminator for m in metadata or () if getattr(m, "discriminator", None)), None)
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        inner_meta = [a for a in args[1:]]
+        return _spec_for(args[0], key, list(metadata or []) + inner_meta)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
+        options = [a for a in args if a is not type(None)]
+        if len(options) == 1:
+            return _spec_for(options[0], key, metadata)
+        models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
+        if models and len(models) == len(options):
+            tag_key = discriminator if isinstance(discriminator, str) else "type"
+            variants = []
+            for m in models:
+                tag = _tag(m, tag_key)
+                variants.append(Variant(tag, _label(m, tag), [f for f in fields_of(m) if f.key != tag_key]))
+            return FieldSpec(key, "union", variants=variants, discriminator=tag_key)
+        return FieldSpec(key, "any")
+    if origin is typing.Literal:
+        return FieldSpec(key, "choice", choices=tuple(str(a) for a in args))
+    if origin in (list, tuple, set, frozenset):
+        item = _spec_for(args[0], key) if args else FieldSpec(key, "any")
+        return FieldSpec(key, "list", item_kind=item.kind if item.is_scalar else "any")
+    if origin is dict:
+        return FieldSpec(key, "mapping")
+    if annotation is SecretStr:
+        return FieldSpec(key, "text", secret=True)
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return FieldSpec(key, "model", children=fields_of(annotation))
+        if issubclass(annotation, bool):
+            return FieldSpec(key, "boolean")
+        if issubclass(annotation, int):
+            return FieldSpec(key, "integer")
+        if issubclass(annotation, float):
+            return FieldSpec(key, "number")
+        if issubclass(annotation, str):
+            return FieldSpec(key, "text")
+    return FieldSpec(key, "any")
+
+
+def _tag(model: Any, tag_key: str) -> str:
+    info = model.model_fields.get(tag_key)
+    if info is not None:
+        args = typing.get_args(info.annotation)
+        if typing.get_origin(info.annotation) is typing.Literal and args:
+            return str(args[0])
+        if isinstance(info.default, str):
+            return info.default
+    return model.__name__
+
+
+_KNOWN_LABELS = {
+    "oauth2-client-credentials": "OAuth2 client credentials",
+    "bearer": "Bearer token",
+    "basic": "Basic (user name and password)",
+    "none": "None",
+}
+
+
+def _label(model: Any, tag: str = "") -> str:
+    """A known label, else the docstring's first phrase ("OAuth2 client credentials: ...")."""
+    if tag in _KNOWN_LABELS:
+        return _KNOWN_LABELS[tag]
+    doc = (model.__doc__ or "").strip()
+    first = re.split(r"[:.\n]", doc, maxsplit=1)[0].strip()
+    return first[:1].upper() + first[1:] if first else model.__name__
+
+
+# -- text <-> values ----------------------------------------------------------------------------
+def is_expression(text: str) -> bool:
+    return "${" in text
+
+
+def bound_configurable(value: Any) -> str | None:
+    """`${config.name}` -> "name"."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\$\{\s*config\.([A-Za-z_][A-Za-z0-9_]*)\s*\}", value.strip())
+        if m:
+            return m.group(1)
+    return None
+
+
+def to_text(spec: FieldSpec, value: Any) -> str:
+    if value is None or value is MISSING:
+        return ""
+    if isinstance(value, str):
+        if spec.kind == "any" and not is_expression(value) and _literal_or_none(value) is not None:
+            return json.dumps(value)  # would read back as another type: quote it
+        return value
+    if spec.kind == "list" and isinstance(value, list) and all(isinstance(v, str) and "," not in v for v in value):
+        return ", ".join(value)
+    return toml_inline(value)
+
+
+def parse_text(spec: FieldSpec, text: str) -> Any:
+    """The value of a field's text; None when empty. Raises ValueError with a short reason."""
+    if not text.strip():
+        return None
+    kind, stripped = spec.kind, text.strip()
+    if kind in ("any", "list", "mapping") and stripped[:1] in ("[", "{", '"', "'"):
+        try:
+            value = parse_literal(stripped)  # an array or table may hold ${...} strings
+        except ValueError:
+            if not is_expression(text):
+                raise
+        else:
+            if kind == "list" and not isinstance(value, list):
+                raise ValueError("expected a list")
+            if kind == "mapping" and not isinstance(value, dict):
+                raise ValueError('expected a table, e.g. { key = "value" }')
+            return value
+    if is_expression(text):
+        return text
+    if kind == "text":
+        return text
+    if kind == "choice":
+        if stripped not in spec.choices:
+            raise ValueError("choose one of " + ", ".join(spec.choices))
+        return stripped
+    if kind == "integer":
+        try:
+            return int(stripped)
+        except ValueError:
+            raise ValueError("expected a whole number") from None
+    if kind == "number":
+        try:
+            return int(stripped)
+        except ValueError:
+            try:
+                return float(stripped)
+            except ValueError:
+                raise ValueError("expected a number") from None
+    if kind == "boolean":
+        lowered = stripped.lower()
+        if lowered in ("true", "yes", "on", "1"):
+            return True
+        if lowered in ("false", "no", "off", "0"):
+            return False
+        raise ValueError("expected true or false")
+    if kind == "list":
+        if stripped.startswith("["):
+            value = parse_literal(stripped)
+            if not isinstance(value, list):
+                raise ValueError("expected a list")
+            return value
+        item = FieldSpec(spec.key, spec.item_kind if spec.item_kind != "any" else "text")
+        return [parse_text(item, part.strip()) for part in stripped.split(",") if part.strip()]
+    if kind == "mapping":
+        value = parse_literal(stripped)
+        if not isinstance(value, dict):
+            raise ValueError('expected a table, e.g. { key = "value" }')
+        return value
+    literal = _literal_or_none(stripped)
+    return text if literal is None else literal
+
+
+def parse_literal(text: str) -> Any:
+    """A TOML or JSON literal (inline table, array, string, number, boolean)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"not a TOML or JSON value ({_short(exc)})") from None
+
+
+def _literal_or_none(text: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return None
+
+
+def _short(exc: Exception) -> str:
+    return re.sub(r"\s*\(at line \d+, column \d+\)$", "", str(exc))
+
+
+def toml_key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else json.dumps(key)
+
+
+def toml_inline(value: Any) -> str:
+    """A value as inline TOML: `{ a = 1, b = ["x"] }`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{ " + ", ".join(f"{toml_key(str(k))} = {toml_inline(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_inline(v) for v in value) + "]"
+    if value is None:
+        return '""'
+    return json.dumps(str(value))
+
+
+def toml_document(table: dict[str, Any]) -> str:
+    """A table as a TOML document: values first, then one [section] per nested table. Arrays stay
+    inline, so the text reads like the payload and not like arrays of tables."""
+    text = "\n".join(_document_lines(table, "")).strip("\n")
+    return text + "\n" if text else ""
+
+
+def _document_lines(table: dict[str, Any], prefix: str) -> list[str]:
+    lines = [f"{toml_key(str(k))} = {toml_inline(v)}" for k, v in table.items()
+             if not (isinstance(v, dict) and v)]
+    for key, value in table.items():
+        if isinstance(value, dict) and value:
+            path = prefix + toml_key(str(key))
+            if any(not isinstance(v, dict) or not v for v in value.values()):
+                lines += ["", f"[{path}]"]
+            lines += _document_lines(value, path + ".")
+    return lines
+
+
+def value_text(value: Any) -> str:
+    """A payload value as the text of a key/value row."""
+    return to_text(FieldSpec("", "any"), value)
+
+
+def parse_value(text: str) -> Any:
+    return parse_text(FieldSpec("", "any"), text)
+
+
+# -- key paths for the payload's field rows -------------------------------------------------------
+def flatten(table: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """{"name": {"givenName": "Kim"}} -> [("name.givenName", "Kim")]; lists stay values."""
+    out: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        path = prefix + toml_key(str(key))
+        if isinstance(value, dict) and value:
+            out.extend(flatten(value, path + "."))
+        else:
+            out.append((path, value))
+    return out
+
+
+_PATH_PART = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([A-Za-z0-9_-]+))\s*(?:\.|$)')
+
+
+def split_key(path: str) -> list[str]:
+    parts, pos = [], 0
+    path = path.strip()
+    while pos < len(path):
+        m = _PATH_PART.match(path, pos)
+        if not m or m.end() == pos:
+            raise ValueError(f"bad key {path!r} (use letters, digits, _ and - , dots for nesting)")
+        parts.append(json.loads(f'"{m.group(1)}"') if m.group(1) is not None else m.group(2))
+        pos = m.end()
+    if not parts:
+        raise ValueError("empty key")
+    return parts
+
+
+def unflatten(rows: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path, value in rows:
+        parts = split_key(path)
+        node = out
+        for part in parts[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"{path}: {part} is already a value")
+            node = child
+        if parts[-1] in node:
+            raise ValueError(f"{path} is given twice")
+        node[parts[-1]] = value
+    return out

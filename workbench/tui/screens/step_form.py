@@ -1,0 +1,144 @@
+"""The form of one step. For a call: the operation's parameters from its schema (the payload with
+a Fields/TOML/JSON editor) and the result variable. Other kinds have their own few fields.
+Save inserts the step (store.add_step) or updates it (store.update_step)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from workbench.tui.errors import guarded
+from workbench.tui.schema import FieldSpec, fields_of
+from workbench.tui.screens.form_base import FormScreen
+from workbench.tui.screens.step_panel import KINDS
+from workbench.tui.widgets.schema_form import FieldRow, FormError, SchemaFields
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LABEL = FieldSpec("label", "text", description="an optional caption for the card")
+RESULT = FieldSpec("result", "text", description="the variable that keeps the result, e.g. createdUser")
+KIND_FIELDS: dict[str, list[FieldSpec]] = {
+    "log": [FieldSpec("log", "text", True, description="the message; ${...} inserts values"),
+            FieldSpec("level", "choice", choices=("debug", "info", "warning", "error"), default="info")],
+    "set": [FieldSpec("set", "text", True, description="the variable name"),
+            FieldSpec("value", "any", description="a TOML value, ${...}, or text")],
+    "if": [FieldSpec("if", "text", True, description="a condition, e.g. ${user.active} == true")],
+    "foreach": [FieldSpec("foreach", "text", True, description="a list, e.g. ${rows}"),
+                FieldSpec("as", "text", default="item", description="the name of each item"),
+                FieldSpec("concurrency", "integer", default=1, description="items run at once (1-256)"),
+                RESULT],
+    "return": [FieldSpec("return", "any", description="the value the run returns")],
+    "fail": [FieldSpec("fail", "text", True, description="the error message")],
+}
+_PAST = {"create": "created", "replace": "replaced", "patch": "patched", "delete": "deleted"}
+
+
+def suggest_result(operation: str) -> str:
+    """createUser -> createdUser, getUser -> user, listUsers -> users."""
+    m = re.match(r"^([a-z]+)([A-Z].*)?$", operation)
+    if not m or not m.group(2):
+        return operation + "Result"
+    verb, rest = m.group(1), m.group(2)
+    if verb in _PAST:
+        return _PAST[verb] + rest
+    return rest[:1].lower() + rest[1:]
+
+
+class StepFormScreen(FormScreen):
+    DIALOG_CLASSES = "tall"
+    def __init__(self, entry: str, address: str, kind: str, *, call: str = "", op: Any = None,
+                 step: dict[str, Any] | None = None, configurables: tuple[str, ...] = (),
+                 connection_label: str = "") -> None:
+        super().__init__()
+        self.entry, self.address, self.kind = entry, address, kind
+        self.call, self.op = call, op
+        self.step = dict(step or {})
+        self.is_new = step is None
+        self.configurables = configurables
+        self.connection_label = connection_label
+        self.SAVE_LABEL = "Insert step" if self.is_new else "Save step"
+
+    def title_text(self) -> Text:
+        verb = "Add" if self.is_new else "Edit"
+        if self.kind == "call":
+            connection, _, operation = self.call.partition(".")
+            label = self.op.label if self.op else operation
+            title = Text.assemble((f"{verb} step  ", "bold"), (connection, "bold cyan"), " → ", (label, "bold"),
+                                  (f"   at {self.address}", "dim"))
+            if self.op is not None:
+                title.append(f"\n{self.op.description}", style="dim")
+                title.append(f"\nreturns {self.op.result}", style="dim italic")
+            return title
+        return Text.assemble((f"{verb} step  ", "bold"), (KINDS.get(self.kind, (self.kind,))[0], "bold cyan"),
+                             (f"   at {self.address}", "dim"))
+
+    def form_fields(self) -> ComposeResult:
+        step = self.step
+        if self.kind == "call":
+            _, _, operation = self.call.partition(".")
+            result = step.get("result") if not self.is_new else suggest_result(operation)
+            yield FieldRow(RESULT, "result", result, title="Result", bindable=False)
+            if self.op is not None:
+                yield SchemaFields(fields_of(self.op.params), step.get("args") or {}, path="args",
+                                   configurables=self.configurables, mapping_editor=True, classes="params")
+            else:
+                yield Static(Text(f"unknown operation {self.call}: arguments are kept as they are", style="yellow"))
+            yield FieldRow(LABEL, "label", step.get("label"), title="Label", bindable=False)
+        else:
+            yield SchemaFields(KIND_FIELDS[self.kind] + [LABEL], step, configurables=self.configurables,
+                               classes="kind-fields")
+
+    def to_model(self) -> dict[str, Any]:
+        """The step as written to workbench.toml (its kind key first)."""
+        if self.kind != "call":
+            fields = self.query_one(SchemaFields).to_model()
+            kind_value = fields.pop(self.kind, None)
+            return {self.kind: kind_value if kind_value is not None else "", **fields}
+        problems: list[str] = []
+        rows = {row.path: row for row in self.query(FieldRow) if row.path in ("result", "label")}
+        result = rows["result"].text.strip() if "result" in rows else str(self.step.get("result") or "")
+        if result and not NAME_RE.match(result):
+            rows["result"].show_error("a variable name: letters, digits and _")
+            problems.append(f"result {result!r} is not a variable name")
+        label = rows["label"].text.strip() if "label" in rows else str(self.step.get("label") or "")
+        args = dict(self.step.get("args") or {})
+        params = self.query(SchemaFields)
+        if params:
+            try:
+                args = params.first().to_model()
+            except FormError as exc:
+                problems += exc.problems
+        if problems:
+            raise FormError(problems)
+        step: dict[str, Any] = {"call": self.call}
+        if label:
+            step["label"] = label
+        if result:
+            step["result"] = result
+        if args:
+            step["args"] = args
+        for key, value in self.step.items():  # keys this form does not know survive
+            if key not in ("call", "label", "result", "args"):
+                step[key] = value
+        return step
+
+    @guarded
+    def save(self) -> None:
+        try:
+            step = self.to_model()
+        except FormError as exc:
+            self.app.notify("\n".join(exc.problems), title="Cannot save the step", severity="error")
+            return
+        entry, address = self.entry, self.address
+        if self.is_new:
+            self.app.apply_edit("insert step", lambda store: store.add_step(entry, step, at=address),
+                                then=self.dismiss)
+        else:
+            def change(store) -> str:
+                store.update_step(entry, address, step)
+                return address
+            self.app.apply_edit("save step", change, then=self.dismiss)
+

@@ -1,0 +1,130 @@
+"""What the flow view and the tree ask for: insert, edit, move and delete steps (the step panel,
+then the step form), edit an automation, delete an item. A mixin of WorkbenchApp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.tui.errors import guarded
+from workbench.tui.messages import (
+    DeleteStepRequested,
+    EditEntryRequested,
+    EditStepRequested,
+    InsertStepRequested,
+    ItemDeleteRequested,
+    MoveStepRequested,
+)
+from workbench.tui.outline import step_kind
+
+
+class StepActions:
+    """Mixed into WorkbenchApp (uses its outline, specs, flow and apply_edit)."""
+
+    def _connections_for_panel(self) -> list[tuple[str, Any]]:
+        return [(name, (self.specs or {}).get(str(decl.get("connector"))))
+                for name, decl in self.outline.connections.items()]
+
+    @guarded
+    def on_insert_step_requested(self, message: InsertStepRequested) -> None:
+        if self.specs is None and self.outline.connections:
+            self._after_catalogue.append(lambda: self.on_insert_step_requested(message))
+            return
+        from workbench.tui.screens.step_panel import StepPanel
+
+        entry, address = message.entry, message.address
+
+        def chosen(choice: tuple[str, str] | None) -> None:
+            if choice:
+                self._open_step_form(entry, address, choice, None)
+
+        self.push_screen(StepPanel(self._connections_for_panel(), address), chosen)
+
+    @guarded
+    def on_edit_step_requested(self, message: EditStepRequested) -> None:
+        step = self.outline.step_at(message.entry, message.address)
+        if step is None:
+            return
+        kind = step_kind(step)
+        if kind == "?":
+            self.notify("this step has no kind; fix it in workbench.toml", severity="error")
+            return
+        if kind == "call" and self.specs is None:  # the operation's schema comes with the catalogue
+            self._after_catalogue.append(lambda: self.on_edit_step_requested(message))
+            return
+        choice = ("call", str(step.get("call", ""))) if kind == "call" else ("kind", kind)
+        self._open_step_form(message.entry, message.address, choice, step)
+
+    def _open_step_form(self, entry: str, address: str, choice: tuple[str, str], step: dict | None) -> None:
+        from workbench.tui.screens.step_form import StepFormScreen
+
+        op = None
+        if choice[0] == "call":
+            connection, _, operation = choice[1].partition(".")
+            decl = self.outline.connections.get(connection, {})
+            spec = (self.specs or {}).get(str(decl.get("connector")))
+            op = spec.operations.get(operation) if spec else None
+            kind = "call"
+        else:
+            kind = choice[1]
+        screen = StepFormScreen(entry, address, kind, call=choice[1] if kind == "call" else "", op=op, step=step,
+                                configurables=tuple(self.outline.configurables))
+
+        def saved(new_address: str | None) -> None:
+            if new_address:
+                self.show_item("entrypoints", entry)
+                self.call_after_refresh(self.flow.focus_step, new_address)
+
+        self.push_screen(screen, saved)
+
+    @guarded
+    def on_move_step_requested(self, message: MoveStepRequested) -> None:
+        entry, address, delta = message.entry, message.address, message.delta
+        self.apply_edit("move step", lambda store: store.move_step(entry, address, delta),
+                        then=lambda new: self.call_after_refresh(self.flow.focus_step, new))
+
+    @guarded
+    def on_delete_step_requested(self, message: DeleteStepRequested) -> None:
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        entry, address = message.entry, message.address
+        step = self.outline.step_at(entry, address) or {}
+        kind = step_kind(step)
+        what = f"{step.get('call')}" if kind == "call" else kind
+
+        def answer(yes: bool) -> None:
+            if yes:
+                self.apply_edit("delete step", lambda store: store.remove_step(entry, address),
+                                then=lambda _: self.call_after_refresh(self._focus_near, address))
+
+        self.push_screen(ConfirmScreen(f"Delete the {what} step at {address}?"), answer)
+
+    def _focus_near(self, address: str) -> None:
+        if not self.flow.focus_key(f"step:{address}") and not self.flow.focus_key(f"insert:{address}"):
+            self.flow.focus_first()
+
+    @guarded
+    def on_edit_entry_requested(self, message: EditEntryRequested) -> None:
+        from workbench.tui.screens.entrypoint_form import EntryPointScreen
+
+        entry = message.entry
+
+        def saved(name: str | None) -> None:
+            if name:
+                self.show_item("entrypoints", name, focus=True)
+
+        self.push_screen(EntryPointScreen(set(self.outline.entrypoints), entry, self.outline.entrypoints.get(entry)),
+                         saved)
+
+    @guarded
+    def on_item_delete_requested(self, message: ItemDeleteRequested) -> None:
+        from workbench.tui.screens.confirm import ConfirmScreen
+
+        section, name = message.section, message.name
+        what = {"connections": "connection", "entrypoints": "automation", "configurables": "configurable"}[section]
+
+        def answer(yes: bool) -> None:
+            if yes:
+                self.apply_edit(f"delete {what} {name}", lambda store: store.remove(section, name))
+
+        self.push_screen(ConfirmScreen(f"Delete the {what} {name}? Steps or fields that use it will be reported "
+                                       "by the check."), answer)

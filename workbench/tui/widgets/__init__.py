@@ -1,0 +1,1 @@
+"""Widgets of the main screen: project tree, flow view, step cards, config pane, problems."""

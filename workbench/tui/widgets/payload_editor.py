@@ -1,0 +1,208 @@
+"""A table value (a step's payload): key/value rows, or the whole value as TOML or JSON.
+
+ctrl+t switches Fields → TOML → JSON. The editor validates as you type; switching converts the
+current value, and refuses while it does not parse.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Input, Select, Static, TextArea
+
+from workbench.tui.messages import ConfigurableRequested
+from workbench.tui.schema import FieldSpec, flatten, parse_value, toml_document, unflatten, value_text
+from workbench.tui.widgets.schema_form import _label
+
+MODES = (("Fields", "fields"), ("TOML", "toml"), ("JSON", "json"))
+
+
+def dump(value: dict[str, Any], mode: str) -> str:
+    if mode == "json":
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    return toml_document(value)
+
+
+def load(text: str, mode: str) -> dict[str, Any]:
+    if not text.strip():
+        return {}
+    if mode == "json":
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"line {exc.lineno}: {exc.msg}") from None
+        if not isinstance(value, dict):
+            raise ValueError("expected a JSON object { ... }")
+        return value
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class PayloadRow(Horizontal):
+    """`key = value`; a dotted key nests (name.givenName)."""
+
+    BINDINGS = [Binding("ctrl+g", "new_configurable", "New configurable", id="new-configurable")]
+
+    def __init__(self, key: str = "", value: str = "", configurables: tuple[str, ...] = ()) -> None:
+        super().__init__(classes="payload-row")
+        self.key, self.value = key, value
+        self.configurables = configurables
+
+    def compose(self) -> ComposeResult:
+        yield Input(self.key, placeholder="key", compact=True, classes="payload-key")
+        suggester = SuggestFromList([f"${{config.{n}}}" for n in self.configurables], case_sensitive=False)
+        yield Input(self.value, placeholder="value", compact=True, classes="payload-value",
+                    suggester=suggester if self.configurables else None)
+        remove = Button("✕", compact=True, classes="remove-row", tooltip="Remove this field")
+        remove.can_focus = False
+        yield remove
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        inputs = list(self.query(Input))
+        if len(inputs) < 2:  # just mounted, not composed yet
+            return self.key, self.value
+        return inputs[0].value, inputs[1].value
+
+    def bind(self, name: str) -> None:
+        value = self.query_one(".payload-value", Input)
+        value.value = f"${{config.{name}}}"
+        value.focus()
+
+    def action_new_configurable(self) -> None:
+        key = self.pair[0].split(".")[-1].strip('"') or "value"
+        self.post_message(ConfigurableRequested(self.bind, key))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.has_class("remove-row"):
+            event.stop()
+            editor = self.query_ancestor(PayloadEditor)
+            self.remove()
+            editor.call_after_refresh(editor.ensure_blank_row)
+
+
+class PayloadEditor(Vertical):
+    BINDINGS = [Binding("ctrl+t", "cycle_mode", "Fields/TOML/JSON", id="payload-mode")]
+
+    def __init__(self, spec: FieldSpec, path: str, value: Any = None, *, configurables: tuple[str, ...] = ()) -> None:
+        super().__init__(classes="payload-editor")
+        self.spec, self.path = spec, path
+        self.initial = value if isinstance(value, dict) else {}
+        self.configurables = configurables
+        self.mode = "fields"
+
+    def compose(self) -> ComposeResult:
+        yield Static(_label(self.spec), classes="field-label")
+        with Horizontal(classes="payload-bar"):
+            yield Select(MODES, value="fields", allow_blank=False, compact=True, classes="payload-mode")
+            yield Static(classes="payload-status")
+        with Vertical(classes="payload-rows"):
+            for key, value in flatten(self.initial):
+                yield PayloadRow(key, value_text(value), self.configurables)
+            yield PayloadRow(configurables=self.configurables)
+        editor = TextArea("", soft_wrap=False, tab_behavior="focus", classes="payload-text")
+        editor.display = False
+        yield editor
+
+    # -- value --------------------------------------------------------------------------------
+    def rows(self) -> list[PayloadRow]:
+        return list(self.query(PayloadRow))
+
+    def value(self) -> dict[str, Any]:
+        """The current value; ValueError when it does not parse."""
+        if self.mode != "fields":
+            return load(self.query_one(".payload-text", TextArea).text, self.mode)
+        pairs = []
+        for row in self.rows():
+            key, text = row.pair
+            if not key.strip():
+                if text.strip():
+                    raise ValueError(f"a value without a key: {text}")
+                continue
+            pairs.append((key, parse_value(text) if text.strip() else ""))
+        return unflatten(pairs)
+
+    def to_model(self, strict: bool = True) -> dict[str, Any] | None:
+        try:
+            value = self.value()
+        except ValueError as exc:
+            if strict:
+                raise ValueError(f"{self.path}: {exc}") from None
+            return {"(invalid)": True}
+        if not value and self.spec.required and strict:
+            raise ValueError(f"{self.path} is required")
+        return value or None
+
+    def load(self, value: dict[str, Any]) -> None:
+        if self.mode == "fields":
+            rows = self.query_one(".payload-rows", Vertical)
+            rows.remove_children()
+            rows.mount_all([PayloadRow(k, value_text(v), self.configurables) for k, v in flatten(value)]
+                           + [PayloadRow(configurables=self.configurables)])
+        else:
+            self.query_one(".payload-text", TextArea).load_text(dump(value, self.mode))
+        self._validate()
+
+    # -- modes --------------------------------------------------------------------------------
+    def action_cycle_mode(self) -> None:
+        order = [m for _, m in MODES]
+        self.query_one(".payload-mode", Select).value = order[(order.index(self.mode) + 1) % len(order)]
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if not event.select.has_class("payload-mode"):
+            return
+        event.stop()
+        new = str(event.value)
+        if new == self.mode:
+            return
+        try:
+            value = self.value()
+        except ValueError as exc:
+            self.app.notify(f"fix the payload first: {exc}", severity="error")
+            with event.select.prevent(Select.Changed):
+                event.select.value = self.mode
+            return
+        self.mode = new
+        self.query_one(".payload-rows").display = new == "fields"
+        text_area = self.query_one(".payload-text", TextArea)
+        text_area.display = new != "fields"
+        self.load(value)
+        if new != "fields":
+            text_area.focus()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._validate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.has_class("payload-key"):
+            self.ensure_blank_row()
+        self._validate()
+
+    def ensure_blank_row(self) -> None:
+        """Keep one empty row at the end, ready for the next field."""
+        rows = self.rows()
+        if not rows or rows[-1].pair[0].strip():
+            self.query_one(".payload-rows", Vertical).mount(PayloadRow(configurables=self.configurables))
+
+    def _validate(self) -> None:
+        status = self.query_one(".payload-status", Static)
+        try:
+            value = self.value()
+        except ValueError as exc:
+            status.update(Text("✗ " + str(exc), style="red"))
+            return
+        what = {"fields": "fields", "toml": "TOML", "json": "JSON"}[self.mode]
+        status.update(Text(f"✓ valid {what} · {len(value)} key{'s' if len(value) != 1 else ''}", style="green"))
+
+    def on_mount(self) -> None:
+        self._validate()
