@@ -39,7 +39,8 @@ def generate(root: Path) -> None:
                 lines.append(f'[[entrypoints.entry{e}.steps]]\nlog = "created ${{r{s - 1}.id}}"\n')
         lines.append(f'[[entrypoints.entry{e}.onError]]\nlog = "failed: ${{error.message}}"\nlevel = "error"\n')
     (root / "workbench.toml").write_text("\n".join(lines))
-    (root / "Config.toml").write_text('secret = "s"\n')
+    (root / "Config.toml").write_text('secret = "s3cr3t-value"\n')
+    (root / "Config.toml").chmod(0o600)
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """What does the engine cost on top of the work it drives?
 
 (a) `bulk-onboarding` with N generated rows (default 1,000), run the way `workbench run` runs it
-    (Engine + the CLI's EventPrinter + run history), against an in-process Sandbox; and a plain
+    (Engine + the CLI's EventPrinter + run history), against the sandbox in its own process; and a plain
     async httpx script doing the same POSTs at the same concurrency (8) against the same server.
     The two alternate (plain, engine, engine, plain) so noise and the server's growing store weigh
     on both alike. Prints the ratio of wall times. Target ≤ 1.10.
@@ -116,9 +116,9 @@ def plain_pass(sb, rows: int) -> float:
 
 
 def bench_a(rows: int) -> None:
-    from workbench.sandbox import Sandbox
+    from sandbox_process import sandbox_process
 
-    with Sandbox() as sb:
+    with sandbox_process() as sb:
         engine_pass(sb, 20)  # warm up imports and the server
         plain_pass(sb, 20)
         plain = plain_pass(sb, rows)

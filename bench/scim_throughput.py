@@ -2,7 +2,7 @@
 
 Provisions N users (default 1,000) through `ScimConnection.createUser` (validation with
 scim2-models, OAuth2 client-credentials auth, retries, exchange reporting) at concurrency 1 and 8
-against an in-process Sandbox, and the same POSTs from a plain `httpx.AsyncClient` loop (a bearer
+against the sandbox in its own process (as `workbench sandbox` runs it), and the same POSTs from a plain `httpx.AsyncClient` loop (a bearer
 token fetched once) at the same concurrency against the same server. The two alternate in small
 chunks, so machine noise and the server's growing store weigh on both alike. Target: connector
 time ≤ 1.10 × plain.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from workbench.connectors.scim import SPEC  # noqa: E402
-from workbench.sandbox import Sandbox  # noqa: E402
+from sandbox_process import SandboxProcess as Sandbox, sandbox_process  # noqa: E402
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 TARGET = 1.10
@@ -136,11 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     print(
         f"{n} users per client and concurrency, in alternating chunks of {args.chunk}, "
-        f"in-process sandbox (fresh per concurrency); target ratio ≤ {TARGET:.2f}"
+        f"sandbox in its own process (fresh per concurrency); target ratio ≤ {TARGET:.2f}"
     )
     print(f"{'concurrency':>11}  {'plain users/s':>13}  {'connector users/s':>17}  {'total ratio':>11}  {'median chunk ratio':>18}")
     for concurrency in (1, 8):
-        with Sandbox() as sb:
+        with sandbox_process() as sb:
             result = asyncio.run(compare(sb, n, concurrency, args.chunk))
         plain, conn = result["plain"], result["connector"]
         median = statistics.median(result["ratios"])

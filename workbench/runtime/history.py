@@ -1,7 +1,8 @@
 """Run history: every run's events, as JSON Lines, in `DIR/.workbench/runs/<run-id>.jsonl`.
 
-Events arrive already redacted. Each line is flushed as it is written (so a crash keeps what
-happened) but not fsynced (that would cost milliseconds per event). Run ids sort by start time:
+Events arrive already redacted. Lines are flushed at least every 0.2 s and at the start and end of
+the run (so a crash keeps what happened, less a moment), but not per line (10,000 flushes cost
+~0.15 s) and never fsynced (that would cost milliseconds per event). Run ids sort by start time:
 `20261129T160501-123abc` is UTC seconds, then milliseconds and 3 random hex digits.
 
 Only the newest runs are kept: 200, or `WB_HISTORY_LIMIT` from the environment, or `keep=`.
@@ -24,6 +25,8 @@ RUNS_DIR = "runs"
 SUFFIX = ".jsonl"
 DEFAULT_KEEP = 200
 LIMIT_ENV = "WB_HISTORY_LIMIT"
+FLUSH_EVERY = 0.2  # seconds
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps(default=...) builds one per call
 
 
 def runs_dir(root: Path | str) -> Path:
@@ -56,6 +59,7 @@ class HistoryWriter:
         self.path = runs_dir(root) / f"{run_id}{SUFFIX}"
         self.keep = keep
         self._file = None
+        self._flushed_at = 0.0
         self.failed: OSError | None = None  # history is best effort: a full disk must not fail the run
 
     def write(self, event: dict[str, Any]) -> None:
@@ -66,8 +70,11 @@ class HistoryWriter:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.path, "a", encoding="utf-8")
                 prune(self.root, self.keep, exclude=self.path.name)
-            self._file.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
-            self._file.flush()
+            self._file.write(_ENCODER.encode(event) + "\n")
+            now = time.monotonic()
+            if now - self._flushed_at >= FLUSH_EVERY or event.get("event") in (RUN_STARTED, RUN_FINISHED):
+                self._file.flush()
+                self._flushed_at = now
         except OSError as exc:
             self.failed = exc
 

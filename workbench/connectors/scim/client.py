@@ -38,7 +38,7 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -158,9 +158,11 @@ class _Kind:
     model: Any = None
     patch_model: Any = None
     plan: _Plan | None = None
-    known_keys: frozenset[str] = frozenset()  # lowercased attribute names and extension URNs
+    known_keys: dict[str, str] = field(default_factory=dict)  # lowercased -> canonical attribute name or URN
     known_schemas: frozenset[str] = frozenset()  # lowercased
 
+
+READ_ONLY = frozenset({"id", "meta", "groups"})  # lowercased; servers assign these
 
 _KINDS: dict[str, _Kind] = {
     "User": _Kind("User", "Users", USER_SCHEMA, "userName"),
@@ -176,11 +178,12 @@ def _kind(name: str) -> _Kind:
 
         # User[EnterpriseUser] accepts payloads with or without the enterprise extension.
         model = User[EnterpriseUser] if name == "User" else Group
-        keys = set()
+        keys = {}
         for field_name, info in model.model_fields.items():
             alias = info.validation_alias if isinstance(info.validation_alias, str) else None
-            keys.add((alias or info.alias or field_name).lower())
-        kind.known_keys = frozenset(keys)
+            canonical = info.serialization_alias or info.alias or alias or field_name
+            keys[(alias or info.alias or field_name).lower()] = canonical
+        kind.known_keys = keys
         schemas = {kind.core.lower()}
         if name == "User":
             schemas.add(ENTERPRISE_SCHEMA.lower())
@@ -261,10 +264,13 @@ def prepare_resource(kind_name: str, payload: Any, context: str) -> dict[str, An
         # the full validation in the context decides, and names the field.
         obj = kind.model.model_validate(known, scim_ctx=None)
         if not kind.plan.ok(obj):
-            obj = kind.model.model_validate(known, scim_ctx=ctx)
-        out = obj.model_dump(scim_ctx=ctx)
+            kind.model.model_validate(known, scim_ctx=ctx)
     except PydanticValidationError as exc:
         raise _validation_failed(f"{kind.name} payload", exc) from None
+    # Send what the user wrote, not the model's dump: the dump costs more than the validation,
+    # and the payload is already valid. Read-only attributes are left out, as the context says.
+    # Attribute names are case-insensitive (RFC 7643 §2.1); send the canonical spelling.
+    out = {kind.known_keys.get(key.lower(), key): value for key, value in known.items() if key.lower() not in READ_ONLY}
     if extra or len(given_schemas) != len(schemas):
         final_schemas = list(out.get("schemas") or schemas)
         lowered_schemas = {s.lower() for s in final_schemas}
