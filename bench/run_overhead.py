@@ -116,7 +116,7 @@ def plain_pass(sb, rows: int) -> float:
 
 
 def bench_a(rows: int) -> None:
-    from sandbox_process import sandbox_process
+    from _sandbox_process import sandbox_process
 
     with sandbox_process() as sb:
         engine_pass(sb, 20)  # warm up imports and the server

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from workbench.connectors.scim import SPEC  # noqa: E402
-from sandbox_process import SandboxProcess as Sandbox, sandbox_process  # noqa: E402
+from _sandbox_process import SandboxProcess as Sandbox, sandbox_process  # noqa: E402
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 TARGET = 1.10
