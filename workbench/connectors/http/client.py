@@ -20,6 +20,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from workbench.connectors.base import Connection, ConnectorError, ValidationFailed
 from workbench.connectors.http import RequestParams
+from workbench.connectors.urls import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +36,6 @@ class HttpError(ConnectorError):
 def _excerpt(text: str, limit: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _safe_url(url: httpx.URL) -> str:
-    if url.userinfo:
-        url = url.copy_with(username=None, password=None)
-    return str(url)
 
 
 def decode_body(response: httpx.Response) -> Any:
@@ -67,7 +62,7 @@ class HttpConnection(Connection):
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
             config = self.config
-            self._auth = config.auth.to_httpx_auth(on_exchange=self.on_exchange)
+            self._auth = config.auth.to_httpx_auth(on_exchange=self._report_token)
             self._http = httpx.AsyncClient(
                 base_url=config.baseUrl.rstrip("/") + "/",
                 auth=self._auth,
@@ -127,7 +122,7 @@ class HttpConnection(Connection):
                     headers["Content-Type"] = "application/json"
         query = {k: v for k, v in params.query.items() if v is not None} or None
         request = client.build_request(method, url, params=query, headers=headers, **kwargs)
-        where = f"{method} {_safe_url(request.url)}"
+        where = f"{method} {safe_url(request.url)}"
         started = time.perf_counter()
         try:
             response = await client.send(request)
@@ -153,10 +148,15 @@ class HttpConnection(Connection):
             raise HttpError(message, status=response.status_code, detail=detail, response=result)
         return result
 
+    def _report_token(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
+        """Token-endpoint exchanges, reported like the others: without user info in the URL."""
+        if self.on_exchange is not None:
+            self.on_exchange(method, safe_url(url), status, duration_ms)
+
     def _report(self, method: str, url: httpx.URL, status: int | None, started: float) -> None:
         if self.on_exchange is not None:
             try:
-                self.on_exchange(method, _safe_url(url), status, (time.perf_counter() - started) * 1000)
+                self.on_exchange(method, safe_url(url), status, (time.perf_counter() - started) * 1000)
             except Exception:
                 log.exception("on_exchange hook failed")
 

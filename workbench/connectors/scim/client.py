@@ -57,6 +57,7 @@ from workbench.connectors.scim import (
     PatchParams,
     ReplaceParams,
 )
+from workbench.connectors.urls import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -333,17 +334,6 @@ def excerpt(text: str, limit: int = 200) -> str:
     """A short one-line excerpt of a (possibly HTML) body."""
     text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def safe_url(url: httpx.URL | str) -> str:
-    """The URL without user info (never a password in a message)."""
-    if isinstance(url, str):
-        if "@" not in url:  # the common case, without parsing
-            return url
-        url = httpx.URL(url)
-    if url.userinfo:
-        url = url.copy_with(username=None, password=None)
-    return str(url)
 
 
 def _status_int(value: Any) -> int | None:
