@@ -136,3 +136,26 @@ def test_cli_module_does_not_import_textual():
     code = "import sys, workbench.cli, workbench.cli.app; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+async def test_a_new_payload_offers_the_models_usual_fields():
+    from textual.app import App
+
+    from workbench.tui.schema import fields_of
+    from workbench.tui.widgets.payload_editor import PayloadEditor, PayloadRow
+
+    [payload] = fields_of(SPEC.operations["createUser"].params)
+    assert payload.skeleton and "userName" in payload.skeleton
+
+    class Host(App):
+        def compose(self):
+            yield PayloadEditor(payload, "payload")
+
+    async with Host().run_test(size=(80, 30)) as pilot:
+        editor = pilot.app.query_one(PayloadEditor)
+        keys = [row.pair[0] for row in editor.query(PayloadRow)]
+        assert keys[:4] == ["userName", "displayName", "name.givenName", "name.familyName"]
+        assert editor.value() == {}  # fields left blank are not sent
+        editor.query(PayloadRow).first().query_one(".payload-value").value = "kim"
+        await pilot.pause()
+        assert editor.value() == {"userName": "kim"}

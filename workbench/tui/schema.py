@@ -37,6 +37,7 @@ class FieldSpec:
     children: list[FieldSpec] = field(default_factory=list)  # a nested model
     variants: list[Variant] = field(default_factory=list)  # a discriminated union
     discriminator: str = "type"
+    skeleton: Any = None  # for a mapping: the keys a new value usually has (json_schema_extra)
 
     @property
     def is_scalar(self) -> bool:
@@ -63,6 +64,7 @@ def fields_of(model: Any) -> list[FieldSpec]:
         spec.required = info.is_required()
         spec.description = (info.description or "").strip()
         spec.secret = spec.secret or bool(extra.get("secret"))
+        spec.skeleton = extra.get("skeleton")
         if not spec.required:
             spec.default = _default_of(info)
         out.append(spec)

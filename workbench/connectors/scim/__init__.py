@@ -67,6 +67,28 @@ class CreateParams(_Model):
     payload: dict[str, Any] = Field(description="The SCIM resource (schemas is added when missing)")
 
 
+# The attributes a new resource usually has: forms offer them as fields to fill in.
+USER_SKELETON = {
+    "userName": "", "displayName": "", "name": {"givenName": "", "familyName": ""},
+    "emails": [{"value": "", "type": "work", "primary": True}], "title": "", "active": True,
+}
+GROUP_SKELETON = {"displayName": "", "members": [{"value": ""}]}
+
+
+class CreateUserParams(CreateParams):
+    payload: dict[str, Any] = Field(
+        description="The SCIM User: userName is required (schemas is added when missing)",
+        json_schema_extra={"skeleton": USER_SKELETON},
+    )
+
+
+class CreateGroupParams(CreateParams):
+    payload: dict[str, Any] = Field(
+        description="The SCIM Group: displayName is required (schemas is added when missing)",
+        json_schema_extra={"skeleton": GROUP_SKELETON},
+    )
+
+
 class GetParams(_Model):
     id: str = Field(min_length=1, description="The resource id")
     attributes: list[str] | None = _attributes_field()
@@ -149,7 +171,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             f"Create {kind}",
             f"POST /{plural}. The payload is validated before sending; after an ambiguous failure "
             f"the {lower} is looked up by {key} instead of blindly re-sent. Returns the created {lower}.",
-            CreateParams,
+            CreateUserParams if kind == "User" else CreateGroupParams,
             result=kind,
             idempotent=False,
         ),

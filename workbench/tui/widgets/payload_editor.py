@@ -106,12 +106,18 @@ class PayloadEditor(Vertical):
             yield Select(MODES, value="fields", allow_blank=False, compact=True, classes="payload-mode")
             yield Static(classes="payload-status")
         with Vertical(classes="payload-rows"):
-            for key, value in flatten(self.initial):
-                yield PayloadRow(key, value_text(value), self.configurables)
+            for key, text in self.initial_rows():
+                yield PayloadRow(key, text, self.configurables)
             yield PayloadRow(configurables=self.configurables)
         editor = TextArea("", soft_wrap=False, tab_behavior="focus", classes="payload-text")
         editor.display = False
         yield editor
+
+    def initial_rows(self) -> list[tuple[str, str]]:
+        """The value's fields; for a new value, the model's usual fields left blank to fill in."""
+        if self.initial:
+            return [(key, value_text(value)) for key, value in flatten(self.initial)]
+        return [(key, "") for key, _ in flatten(self.spec.skeleton or {})]
 
     # -- value --------------------------------------------------------------------------------
     def rows(self) -> list[PayloadRow]:
@@ -128,7 +134,8 @@ class PayloadEditor(Vertical):
                 if text.strip():
                     raise ValueError(f"a value without a key: {text}")
                 continue
-            pairs.append((key, parse_value(text) if text.strip() else ""))
+            if text.strip():  # a field left blank is not part of the value (write "" for an empty string)
+                pairs.append((key, parse_value(text)))
         return unflatten(pairs)
 
     def to_model(self, strict: bool = True) -> dict[str, Any] | None:
