@@ -49,9 +49,9 @@ def _run(args) -> int:
         return 0
     name = args.name
     if name not in store.project.configurables:
-        from workbench.project.store import _unknown
+        from workbench.project.store import unknown_name
 
-        raise CliError(_unknown("configurable", name, store.project.configurables))
+        raise CliError(unknown_name("configurable", name, store.project.configurables))
     if action == "get":
         rv = resolved.values[name]
         if rv.error:

@@ -407,7 +407,7 @@ class ProjectStore:
 
         decl = self.project.configurables.get(name)
         if decl is None:
-            raise EditError(_unknown("configurable", name, self.project.configurables))
+            raise EditError(unknown_name("configurable", name, self.project.configurables))
         try:
             value = coerce(decl.type, value, from_text=from_text, secret=decl.secret)
         except CoercionError as exc:
@@ -443,7 +443,7 @@ def _loc(loc: tuple) -> list:
     return out
 
 
-def _unknown(kind: str, name: str, known) -> str:
+def unknown_name(kind: str, name: str, known) -> str:
     import difflib
 
     close = difflib.get_close_matches(name, list(known), n=1)
