@@ -343,6 +343,10 @@ async def test_every_connection_and_operation_form_opens(sample):
         for spec in catalogue.all_specs():
             app.new_connection(spec)
             await settle(pilot)
+            for _ in range(50):  # bounded: the form's rows compose after it mounts
+                if app.connection_form.query(".field-input"):
+                    break
+                await pilot.pause(0.02)
             assert app.connection_form.spec is spec
             try:
                 app.connection_form.to_model()

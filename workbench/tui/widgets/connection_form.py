@@ -107,7 +107,13 @@ class ConnectionForm(VerticalScroll):
         return self.is_new or (self.initial is not None and self.snapshot() != self.initial)
 
     def focus_first(self) -> None:
-        self.name_row.control.focus(scroll_visible=False)
+        """Runs after a refresh: by then the form may have been discarded or not composed yet."""
+        from textual.css.query import NoMatches
+
+        try:
+            self.name_row.control.focus(scroll_visible=False)
+        except NoMatches:
+            return
         self.scroll_home(animate=False)
 
     # -- actions --------------------------------------------------------------------------------
