@@ -221,3 +221,16 @@ def test_open_without_a_project_is_a_clear_error(tmp_path):
 def test_copy_sample_is_loadable(tmp_path):
     store = ProjectStore.open(copy_sample("scim-provisioning", tmp_path))
     assert store.name == "scim-provisioning"
+
+
+def test_a_touched_but_unchanged_file_is_not_a_change(hand):
+    store = ProjectStore.open(hand)
+    old = (hand / "workbench.toml").stat().st_mtime_ns - 10_000_000_000
+    os.utime(hand / "workbench.toml", ns=(old, old))
+    store.reload()
+    assert not store.changed_on_disk()
+    os.utime(hand / "workbench.toml")  # touched: a new stamp, same text
+    assert not store.changed_on_disk()
+    text = read(hand).replace("hand-edited", "hand-edit3d")  # same size
+    (hand / "workbench.toml").write_text(text)
+    assert store.changed_on_disk()

@@ -7,8 +7,8 @@ never written.
 
 from __future__ import annotations
 
-import hashlib
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,19 +56,40 @@ class _TomlFile:
         self.exists = False
         self._doc = None
         self._lines: dict | None = None
+        self.stamp: tuple[int, int] | None = None
 
     def load(self) -> None:
         self._doc, self._lines, self.error = None, None, None
-        self.exists = self.path.exists()
+        self.stamp = self._stat()
+        self.exists = self.stamp is not None
         self.text = read_text(self.path) if self.exists else ""
         try:
             self.data = parse_toml(self.path, self.text)
         except ProjectFileError as exc:
             self.data, self.error = {}, exc
 
-    @property
-    def digest(self) -> str:
-        return hashlib.sha1(self.text.encode()).hexdigest()
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def changed(self) -> bool:
+        """True when the file on disk differs from what was loaded. A stat first: the app polls
+        this every second, and reading a large file each time would be wasted work."""
+        stamp = self._stat()
+        # An equal stamp proves nothing for a file written in the last seconds (coarse mtimes).
+        if stamp == self.stamp and (stamp is None or time.time_ns() - stamp[0] > 2_000_000_000):
+            return False
+        try:
+            text = read_text(self.path) if stamp is not None else ""
+        except ProjectFileError:
+            return True
+        if text != self.text or (stamp is not None) != self.exists:
+            return True
+        self.stamp = stamp  # touched, not changed
+        return False
 
     def doc(self):
         if self.error:
@@ -89,6 +110,7 @@ class _TomlFile:
             return
         atomic_write(self.path, text, mode=mode)
         self.text, self.exists, self._lines = text, True, None
+        self.stamp = self._stat()
         if reparse:
             self.data = parse_toml(self.path, text)
 
@@ -127,14 +149,7 @@ class ProjectStore:
 
     def changed_on_disk(self) -> bool:
         """True when either file differs from what was loaded (an external edit)."""
-        for f in (self.project_file, self.config_file):
-            try:
-                text = f.path.read_text(encoding="utf-8") if f.path.exists() else ""
-            except (OSError, UnicodeDecodeError):
-                return True
-            if text != f.text or f.path.exists() != f.exists:
-                return True
-        return False
+        return self.project_file.changed() or self.config_file.changed()
 
     def _build_model(self) -> None:
         """Validate each section entry on its own, so one bad step does not hide the rest."""
