@@ -8,7 +8,7 @@ nothing is called. Steps are compiled once per run into small nodes (templates p
 so a step costs little more than its own work. Connections open on first use, one per
 connection per run, and close when the run ends. Every event is redacted (configured secrets
 become `••••`), written to the run history, then given to the sink; Python log records written
-while a run is active are masked too (`mask_logs`).
+while a run is active are masked too (log_masking.py).
 
 Semantics worth knowing:
 - Variables set inside a `foreach` body are local to that item. With `result`, the loop
@@ -36,6 +36,7 @@ from workbench.project.expressions import ExpressionError, parse_expression, par
 from workbench.project.model import CallStep, FailStep, ForeachStep, IfStep, LogStep, ReturnStep, SetStep
 from workbench.runtime import events as ev
 from workbench.runtime.history import HistoryWriter, new_run_id
+from workbench.runtime.log_masking import masked_logs
 
 Sink = Callable[[ev.Event], None]
 _NOTHING = object()  # "this step produced no value"
@@ -198,11 +199,8 @@ class _Run:
         still closes the connections and records the outcome."""
         if not self.redactor:
             return await self._execute()
-        mask_logs(self.redactor)
-        try:
+        with masked_logs(self.redactor):
             return await self._execute()
-        finally:
-            unmask_logs(self.redactor)
 
     async def _execute(self) -> RunResult:
         self.loop = asyncio.get_running_loop()
@@ -338,67 +336,6 @@ class _Run:
                                       "", item))
             for child in node.children():
                 self.skip(child, item)
-
-
-# -- secrets in Python logging ----------------------------------------------------------------
-# While a run is active, every log record (of any logger: httpx logs each request URL at INFO,
-# httpcore the response headers at DEBUG, a connector may quote a server's answer) has the
-# run's secrets masked, so an application that turns logging on never writes them.
-
-_log_lock = threading.Lock()
-_log_redactors: tuple = ()
-_log_factory_installed = False
-
-
-def mask_logs(redactor) -> None:
-    """Mask `redactor`'s secrets in log records until `unmask_logs(redactor)`."""
-    global _log_redactors, _log_factory_installed
-    import logging
-
-    with _log_lock:
-        if not _log_factory_installed:
-            previous = logging.getLogRecordFactory()
-
-            def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-                record = previous(*args, **kwargs)
-                redactors = _log_redactors
-                if redactors:
-                    _redact_record(record, redactors)
-                return record
-
-            logging.setLogRecordFactory(factory)
-            _log_factory_installed = True
-        _log_redactors = _log_redactors + (redactor,)
-
-
-def unmask_logs(redactor) -> None:
-    global _log_redactors
-    with _log_lock:
-        redactors = list(_log_redactors)
-        if redactor in redactors:
-            redactors.remove(redactor)
-        _log_redactors = tuple(redactors)
-
-
-def _redact_record(record, redactors) -> None:
-    import logging
-
-    try:
-        message = record.getMessage()
-    except Exception:  # noqa: BLE001 - a bad format string is the handler's to report
-        message = str(record.msg)
-    clean = message
-    for redactor in redactors:
-        clean = redactor.text(clean)
-    if clean != message:
-        record.msg, record.args = clean, ()
-    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
-        text = logging.Formatter().formatException(record.exc_info)
-        clean = text
-        for redactor in redactors:
-            clean = redactor.text(clean)
-        if clean != text:
-            record.exc_text = clean
 
 
 def _ms(started: float) -> float:
