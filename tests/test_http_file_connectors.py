@@ -318,3 +318,17 @@ async def test_writes_are_atomic(project, monkeypatch):
     monkeypatch.undo()
     assert json.loads((project / "state.json").read_text()) == {"v": 1}  # the old content, whole
     assert sorted(p.name for p in project.iterdir()) == ["state.json"]  # temp files cleaned up
+
+
+def test_a_non_ascii_header_value_names_the_header_but_not_the_value():
+    import pydantic
+
+    from workbench.connectors.http import SPEC as HTTP_SPEC
+    from workbench.connectors.scim import SPEC as SCIM_SPEC
+
+    for spec, url_key in ((HTTP_SPEC, "baseUrl"), (SCIM_SPEC, "serviceUrl")):
+        with pytest.raises(pydantic.ValidationError) as info:
+            spec.connection.model_validate({url_key: "http://127.0.0.1:9", "headers": {"X-Api-Key": "sécret-kéy"}})
+        text = str(info.value)
+        assert "X-Api-Key" in text and "only ASCII" in text
+        assert "sécret-kéy" not in text

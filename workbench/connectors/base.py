@@ -10,9 +10,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
+
+def _ascii_headers(headers: dict[str, str]) -> dict[str, str]:
+    # HTTP header values are ASCII; say which header, never its value (it may be a secret).
+    for name, value in headers.items():
+        if not (name.isascii() and value.isascii()):
+            raise ValueError(f"header {name!r}: only ASCII characters are allowed in header names and values")
+    return headers
+
+
+HeaderMap = Annotated[dict[str, str], AfterValidator(_ascii_headers)]
 
 # Called by a connection after each HTTP exchange: (method, url, status or None, duration_ms).
 ExchangeHook = Callable[[str, str, int | None, float], None]

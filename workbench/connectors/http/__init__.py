@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.connectors.auth import AuthConfig, NoAuthConfig
-from workbench.connectors.base import ConnectorSpec, OperationSpec
+from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec
 
 __all__ = ["SPEC", "HttpConnectionConfig", "RequestParams"]
 
@@ -21,7 +21,7 @@ class HttpConnectionConfig(BaseModel):
 
     baseUrl: str = Field(description="Requests are relative to this URL, e.g. https://api.example.com/v1")
     auth: AuthConfig = Field(default_factory=NoAuthConfig, description="How to authenticate")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers on every request")
+    headers: HeaderMap = Field(default_factory=dict, description="Extra headers on every request")
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds per request")
     verifyTls: bool = Field(True, description="Verify the server's TLS certificate")
     raiseForStatus: bool = Field(True, description="Fail the operation on a non-2xx answer")
@@ -40,7 +40,7 @@ class RequestParams(BaseModel):
 
     path: str = Field("", description="Path relative to baseUrl (an absolute URL must be on the same origin)")
     query: dict[str, Any] = Field(default_factory=dict, description="Query parameters (a list repeats the key)")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers for this request")
+    headers: HeaderMap = Field(default_factory=dict, description="Extra headers for this request")
     body: Any = Field(None, description="A JSON value (object, list, number...) or a text string")
     raiseForStatus: bool | None = Field(None, description="Override the connection's raiseForStatus")
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.connectors.auth import AuthConfig, NoAuthConfig
-from workbench.connectors.base import ConnectorSpec, OperationSpec
+from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec
 
 __all__ = ["SPEC", "ScimConnectionConfig", "RetryConfig"]
 
@@ -34,7 +34,7 @@ class ScimConnectionConfig(_Model):
     timeout: float = Field(30.0, gt=0, le=600, description="Seconds per HTTP request")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="Retries of safe requests")
     verifyTls: bool = Field(True, description="Verify the server's TLS certificate")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra headers on every request")
+    headers: HeaderMap = Field(default_factory=dict, description="Extra headers on every request")
 
     @field_validator("serviceUrl")
     @classmethod
