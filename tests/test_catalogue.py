@@ -13,7 +13,7 @@ import pytest
 from pydantic import BaseModel
 
 from workbench.cli import main
-from workbench.connectors import catalogue
+from workbench.connectors import catalogue, registry
 from workbench.connectors.base import ConnectorSpec, OperationSpec
 
 from .helpers import ROOT
@@ -86,7 +86,7 @@ class _EntryPoint:
 
 
 def test_builtins_in_order_without_installation_metadata(fresh_catalogue, monkeypatch):
-    monkeypatch.setattr(catalogue.metadata, "entry_points", lambda **kw: [])
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda **kw: [])
     ids = [s.id for s in catalogue.all_specs()]
     assert ids == ["scim", "http", "file"]
 
@@ -147,7 +147,7 @@ def test_entry_points_loaded_deduped_and_broken_ones_skipped(fresh_catalogue, mo
         _EntryPoint("clash", "acme:SPEC", lambda: make_spec("http", "Other HTTP")),
         _EntryPoint("factory", "acme:make", lambda: (lambda: make_spec("zendesk"))),
     ]
-    monkeypatch.setattr(catalogue.metadata, "entry_points", lambda **kw: eps if kw.get("group") == "workbench.connectors" else [])
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda **kw: eps if kw.get("group") == "workbench.connectors" else [])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         specs = catalogue.all_specs()
@@ -162,11 +162,32 @@ def test_entry_points_loaded_deduped_and_broken_ones_skipped(fresh_catalogue, mo
     assert catalogue.search("okta")[0] is okta
 
 
+def test_get_loads_only_the_connector_it_names(fresh_catalogue, monkeypatch):
+    okta = make_spec("okta", "Okta")
+    loaded: list[str] = []
+
+    def load(name, spec):
+        def do():
+            loaded.append(name)
+            return spec
+        return do
+
+    eps = [_EntryPoint("zendesk", "acme:zendesk", load("zendesk", make_spec("zendesk"))),
+           _EntryPoint("okta", "acme_okta:SPEC", load("okta", okta)),
+           _EntryPoint("heavy", "acme:heavy", load("heavy", make_spec("heavy")))]
+    monkeypatch.setattr(registry.metadata, "entry_points", lambda **kw: eps if kw.get("group") == "workbench.connectors" else [])
+    assert catalogue.get("okta") is okta
+    assert catalogue.get("scim").id == "scim"
+    assert loaded == ["okta"]  # as Harlequin loads one adapter: the others stay unimported
+    assert [s.id for s in catalogue.all_specs()] == ["scim", "http", "file", "heavy", "okta", "zendesk"]
+    assert catalogue.get("okta") is okta
+
+
 def test_entry_points_unreadable_metadata_is_a_warning(fresh_catalogue, monkeypatch):
     def boom(**kw):
         raise RuntimeError("corrupt METADATA")
 
-    monkeypatch.setattr(catalogue.metadata, "entry_points", boom)
+    monkeypatch.setattr(registry.metadata, "entry_points", boom)
     with pytest.warns(catalogue.ConnectorLoadWarning, match="corrupt METADATA"):
         assert [s.id for s in catalogue.all_specs()] == ["scim", "http", "file"]
 

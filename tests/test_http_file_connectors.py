@@ -307,7 +307,7 @@ async def test_writes_are_atomic(project, monkeypatch):
     conn = files(project)
     await conn.writeJson({"path": "state.json", "data": {"v": 1}})
 
-    def failing_replace(src, dst):
+    def failing_replace(src, dst, **dir_fds):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", failing_replace)

@@ -9,7 +9,7 @@ import pytest
 import tomllib
 
 from tests.helpers import GOLDEN, SAMPLES, copy_sample, make_project
-from workbench.project import EditError, ProjectFileError, ProjectStore
+from workbench.project import EditError, ProjectFileError, ProjectStore, StepAddress
 from workbench.project.model import CallStep, ForeachStep, IfStep, LogStep, ReturnStep, walk_steps
 
 
@@ -74,11 +74,11 @@ def test_every_edit_keeps_hand_written_comments(hand):
     store.rename("connections", "web", "webApi")
     store.add_entrypoint("nightly", schedule="0 2 * * *")
     store.update_entrypoint("nightly", schedule="0 3 * * *")
-    store.add_step("sync", {"log": "hello"}, at="steps.1")
-    store.add_step("sync", {"log": "inner"}, at="steps.2.then.0")
-    store.move_step("sync", "steps.1", -1)
-    store.update_step("sync", "steps.0", {"log": "hello again", "level": "debug"})
-    store.remove_step("sync", "steps.0")
+    store.add_step("sync", {"log": "hello"}, at="1")
+    store.add_step("sync", {"log": "inner"}, at="2.then.0")
+    store.move_step("sync", "1", -1)
+    store.update_step("sync", "0", {"log": "hello again", "level": "debug"})
+    store.remove_step("sync", "0")
     store.rename("configurables", "scimServiceUrl", "baseUrl")
     store.remove("entrypoints", "nightly")
     store.remove("configurables", "scimToken")
@@ -99,14 +99,14 @@ def test_every_edit_keeps_hand_written_comments(hand):
 
 def test_step_edits_insert_move_and_delete(hand):
     store = ProjectStore.open(hand)
-    assert store.add_step("sync", {"set": "count", "value": 1}, at="steps.0") == "steps.0"
-    assert store.add_step("sync", {"log": "end"}) == "steps.4"
-    assert store.move_step("sync", "steps.4", -1) == "steps.3"
+    assert store.add_step("sync", {"set": "count", "value": 1}, at="0") == "0"
+    assert store.add_step("sync", {"log": "end"}) == "4"
+    assert store.move_step("sync", StepAddress.parse("4"), -1) == "3"
     steps = store.project.entrypoints["sync"].steps
     assert [s.kind for s in steps] == ["set", "call", "if", "log", "return"]
     with pytest.raises(EditError, match="top"):
-        store.move_step("sync", "steps.0", -1)
-    store.remove_step("sync", "steps.3")
+        store.move_step("sync", "0", -1)
+    store.remove_step("sync", "3")
     assert [s.kind for s in store.project.entrypoints["sync"].steps] == ["set", "call", "if", "return"]
     store.add_step("sync", {"log": "handled"}, at="onError.0")
     assert store.project.entrypoints["sync"].onError[0].log == "handled"
@@ -137,7 +137,7 @@ def test_added_steps_with_nested_payload_round_trip(tmp_path):
         (lambda s: s.remove("connections", "nope"), "unknown connection 'nope'"),
         (lambda s: s.add_step("sync", {"level": "info"}), "needs one of the keys"),
         (lambda s: s.add_step("sync", {"level": "info", "log": "x"}), "must be the first key"),
-        (lambda s: s.remove_step("sync", "steps.9"), "no step at steps.9"),
+        (lambda s: s.remove_step("sync", "9"), "no step at 9"),
         (lambda s: s.move_step("sync", "bogus", 1), "bad step address"),
         (lambda s: s.set_value("retries", "many", from_text=True), "expected an int"),
         (lambda s: s.set_value("nope", "1"), "unknown configurable"),
@@ -193,7 +193,7 @@ def test_writes_are_atomic_and_keep_the_mode(hand, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(ProjectFileError, match="workbench.toml: cannot write \\(disk full\\)"):
         store.add_configurable("x")
     monkeypatch.undo()
     assert read(hand) == (GOLDEN / "handwritten.toml").read_text()

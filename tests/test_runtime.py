@@ -268,7 +268,7 @@ def test_args_validation_error_is_a_clear_step_error(tmp_path, noop):
 [entrypoints.main]
 [[entrypoints.main.steps]]
 set = "d"
-value = "not a number"
+value = "${default(later, 'not a number')}"  # known only at run time (a literal is check's to refuse)
 
 [[entrypoints.main.steps]]
 call = "svc.echo"

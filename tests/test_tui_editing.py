@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.testing import keys, settle, type_text
+from tests.tui_helpers import keys, settle, type_text
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 
@@ -34,7 +34,7 @@ async def open_flow(pilot) -> None:
     """From the start (tree on provisionUser): enter focuses the first step card."""
     await settle(pilot)
     await keys(pilot, "enter")
-    assert pilot.app.flow.current.key == "step:steps.0"
+    assert pilot.app.flow.current.key == "step:0"
 
 
 async def test_edit_a_step_keeps_the_rest_of_the_file(sample):
@@ -42,7 +42,7 @@ async def test_edit_a_step_keeps_the_rest_of_the_file(sample):
     async with app.run_test(size=(80, 24)) as pilot:
         await open_flow(pilot)
         await keys(pilot, "down", "down")  # + then the log card
-        assert app.flow.current.key == "step:steps.1"
+        assert app.flow.current.key == "step:1"
         await keys(pilot, "enter")
         assert type(app.screen).__name__ == "StepFormScreen"
         await keys(pilot, "end", "ctrl+u")
@@ -51,7 +51,7 @@ async def test_edit_a_step_keeps_the_rest_of_the_file(sample):
         assert steps_of(sample)[1] == {"log": "Hello ${createdUser.id}"}
         text = (sample / "workbench.toml").read_text()
         assert text.startswith("# The reference scenario")  # comments survive
-        assert app.flow.current.key == "step:steps.1"
+        assert app.flow.current.key == "step:1"
         assert app.internal_errors == []
 
 
@@ -86,10 +86,10 @@ async def test_move_a_step_up_and_down(sample):
         await open_flow(pilot)
         await keys(pilot, "down", "down", "shift+up")
         assert [next(iter(s)) for s in steps_of(sample)] == ["log", "call"]
-        assert app.flow.current.key == "step:steps.0"
+        assert app.flow.current.key == "step:0"
         await keys(pilot, "J")  # the letter alternative of shift+down
         assert [next(iter(s)) for s in steps_of(sample)] == ["call", "log"]
-        assert app.flow.current.key == "step:steps.1"
+        assert app.flow.current.key == "step:1"
         await keys(pilot, "shift+down")  # already at the bottom: refused, not a crash
         assert any("bottom" in n for n in notes(app))
         assert app.internal_errors == []
@@ -214,7 +214,7 @@ async def test_diagnostics_show_on_cards_tree_and_problems(sample):
     app = WorkbenchApp(sample, env={})
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        card = next(c for c in app.query("StepCard") if c.address == "steps.1")
+        card = next(c for c in app.query("StepCard") if c.address == "1")
         assert card.has_class("-error") and "createdUsr" in str(card.render())
         entry_label = app.tree.find(("entrypoints", "provisionUser", "")).label
         assert "✗" in str(entry_label)
@@ -224,7 +224,7 @@ async def test_diagnostics_show_on_cards_tree_and_problems(sample):
         index = next(i for i, d in enumerate(problems.diagnostics) if d.code == "unknown-variable")
         problems.query_one("OptionList").highlighted = index
         await keys(pilot, "enter")
-        assert app.flow.current is not None and app.flow.current.key == "step:steps.1"
+        assert app.flow.current is not None and app.flow.current.key == "step:1"
 
 
 async def test_no_project_offers_to_create_one(tmp_path):
@@ -292,7 +292,7 @@ async def test_mouse_click_on_a_plus_opens_the_step_panel(sample):
     app = WorkbenchApp(sample, env={})
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        plus = next(n for n in app.flow.nodes if n.key == "insert:steps.1")
+        plus = next(n for n in app.flow.nodes if n.key == "insert:1")
         await pilot.click(plus)
         await settle(pilot)
         assert type(app.screen).__name__ == "StepPanel"
@@ -303,12 +303,12 @@ async def test_flow_shows_run_statuses_by_address(sample):
     app = WorkbenchApp(sample, env={})
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        app.flow.set_status("steps.0", "ok", 120.0)
+        app.flow.set_status("0", "ok", 120.0)
         app.flow.set_status("onError.0", "failed")
         await settle(pilot)
-        card = next(c for c in app.query("StepCard") if c.address == "steps.0")
+        card = next(c for c in app.query("StepCard") if c.address == "0")
         assert card.has_class("-status-ok") and card.border_subtitle == "✓ ok 120 ms"
-        app.store.add_step("provisionUser", {"log": "first"}, at="steps.0")
+        app.store.add_step("provisionUser", {"log": "first"}, at="0")
         app.refresh_views()
         await settle(pilot)
         card = next(c for c in app.query("StepCard") if c.address == "onError.0")
@@ -324,7 +324,8 @@ async def test_quit_asks_when_a_form_is_unsaved(sample):
         await settle(pilot)
         await keys(pilot, "c")
         await type_text(pilot, "http")
-        await keys(pilot, "enter")  # a new, unsaved connection form
+        await keys(pilot, "enter", "end")  # a new connection form, edited and not saved
+        await type_text(pilot, "2")
         await keys(pilot, "ctrl+q")
         assert type(app.screen).__name__ == "ConfirmScreen"
         await keys(pilot, "n")
@@ -355,7 +356,7 @@ async def test_every_connection_and_operation_form_opens(sample):
             app.discard_connection_form(app.connection_form)
             await settle(pilot)
             for op in spec.operations.values():
-                screen = StepFormScreen("provisionUser", "steps.0", "call", call=f"c.{op.name}", op=op)
+                screen = StepFormScreen("provisionUser", "0", "call", call=f"c.{op.name}", op=op)
                 app.push_screen(screen)
                 await settle(pilot, 2)
                 try:

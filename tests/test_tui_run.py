@@ -19,7 +19,7 @@ from workbench.cli.demo import demo_values, project_dir, sample_dir
 from workbench.runtime.history import list_runs
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.run_feed import RunFeed, RunFormat
-from workbench.tui.testing import keys, settle, wait_for_runs
+from tests.tui_helpers import keys, settle, wait_for_runs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 
@@ -56,18 +56,18 @@ async def test_run_succeeds_then_fails_on_409_and_the_error_handler_runs(sample,
         text = "\n".join(app.output.lines)
         assert "✓ succeeded in" in text and f"userName {memory['newUserName']}" in text
         assert summary(app).startswith("✓ succeeded")
-        assert card(app, "steps.0").status == "ok" and card(app, "steps.1").status == "ok"
+        assert card(app, "0").status == "ok" and card(app, "1").status == "ok"
         assert card(app, "onError.0").status == ""  # the Error Handler did not run
 
         await keys(pilot, "r")
         await wait_for_runs(pilot)
         text = "\n".join(app.output.lines)
         assert "✗ failed in" in text and "Provisioning failed: SCIM 409 uniqueness" in text
-        failed = card(app, "steps.0")
+        failed = card(app, "0")
         assert failed.status == "failed" and failed.has_class("-run-error")
         assert "409 uniqueness" in str(failed.render())  # the card shows status and scimType
         assert card(app, "onError.0").status == "ok"  # the Error Handler ran
-        assert card(app, "steps.1").status == ""  # never reached
+        assert card(app, "1").status == ""  # never reached
         assert summary(app).startswith("✗ failed") and "scimType uniqueness" in summary(app)
         assert "at step 0 scimClient.createUser" in summary(app)
         assert [r.status for r in list_runs(sample)] == ["succeeded", "failed"]
@@ -188,18 +188,18 @@ async def test_cancel_stops_a_slow_foreach_and_the_run_is_recorded_as_cancelled(
         await settle(pilot)
         app.action_run_entry()
         deadline = time.monotonic() + 15
-        while card(app, "steps.0").progress is None or card(app, "steps.0").progress[0] < 2:
+        while card(app, "0").progress is None or card(app, "0").progress[0] < 2:
             assert time.monotonic() < deadline, "the foreach made no progress"
             await asyncio.sleep(0.05)
-        assert card(app, "steps.0").status == "running"
-        assert "────" in str(card(app, "steps.0").render())  # the progress bar, then done/total
-        assert "/100" in str(card(app, "steps.0").render())
+        assert card(app, "0").status == "running"
+        assert "────" in str(card(app, "0").render())  # the progress bar, then done/total
+        assert "/100" in str(card(app, "0").render())
         await pilot.press("escape")
         await wait_for_runs(pilot)
         assert summary(app).startswith("■ cancelled")
-        assert card(app, "steps.0").status == "cancelled"  # cut short: no step.finished came
-        assert card(app, "steps.0").border_subtitle == "■ cancelled"
-        done, total, failed = card(app, "steps.0").progress
+        assert card(app, "0").status == "cancelled"  # cut short: no step.finished came
+        assert card(app, "0").border_subtitle == "■ cancelled"
+        done, total, failed = card(app, "0").progress
         assert 2 <= done < total == 100 and failed == 0
         assert [r.status for r in list_runs(root)] == ["cancelled"]
         assert app.internal_errors == []
@@ -227,7 +227,7 @@ async def test_history_replays_a_past_run_into_the_output(sample, sandbox):
         assert f"replay of run {result.run_id}" in text
         assert f"Created user {memory['newUserName']}" in text and "✓ succeeded in" in text
         assert summary(app).startswith("✓ succeeded") and "replay of" in summary(app)
-        assert card(app, "steps.0").status == "ok"
+        assert card(app, "0").status == "ok"
 
 
 # -- a long stream -----------------------------------------------------------------------------------
@@ -260,9 +260,9 @@ async def test_a_long_foreach_streams_every_line_and_its_progress(tmp_path):
         await wait_for_runs(pilot)
         lines = app.output.lines
         assert sum(" info    item " in line for line in lines) == 3000
-        assert card(app, "steps.0").progress == (3000, 3000, 0)
-        assert "3000/3000" in str(card(app, "steps.0").render())
-        assert card(app, "steps.0").status == "ok"
+        assert card(app, "0").progress == (3000, 3000, 0)
+        assert "3000/3000" in str(card(app, "0").render())
+        assert card(app, "0").status == "ok"
 
 
 async def test_http_exchanges_toggle(sample, sandbox):

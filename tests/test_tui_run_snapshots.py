@@ -15,7 +15,7 @@ import pytest
 from workbench.cli.demo import demo_values
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.run_feed import RunFormat
-from workbench.tui.testing import keys, settle, wait_for_runs
+from tests.tui_helpers import keys, settle, wait_for_runs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 SIZE = (80, 24)

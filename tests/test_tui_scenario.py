@@ -9,7 +9,7 @@ import pytest
 
 from workbench.project.scaffold import scaffold
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.testing import keys, settle, type_text
+from tests.tui_helpers import keys, settle, type_text
 
 
 def read_toml(path):
@@ -110,7 +110,7 @@ async def test_reference_scenario_by_keys(empty_project):
         flow = app.flow
         assert flow.current is not None and flow.current.role == "start"
         await keys(pilot, "down")
-        assert flow.current.role == "insert" and flow.current.address == "steps.0"
+        assert flow.current.role == "insert" and flow.current.address == "0"
         await keys(pilot, "enter")
         assert type(app.screen).__name__ == "StepPanel"
         await type_text(pilot, "create user")
@@ -134,5 +134,5 @@ async def test_reference_scenario_by_keys(empty_project):
             "result": "createdUser",
             "args": {"payload": {"userName": "kim@example.com", "name": {"givenName": "Kim"}}},
         }
-        assert flow.current is not None and flow.current.key == "step:steps.0"
+        assert flow.current is not None and flow.current.key == "step:0"
         assert app.internal_errors == []

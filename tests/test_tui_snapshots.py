@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from workbench.tui.app import WorkbenchApp
-from workbench.tui.testing import keys, type_text
-from workbench.tui.testing import settle as _settle
+from tests.tui_helpers import keys, type_text
+from tests.tui_helpers import settle as _settle
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 SIZE = (80, 24)

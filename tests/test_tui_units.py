@@ -13,13 +13,16 @@ import pytest
 from workbench.connectors.scim import SPEC
 from workbench.project.diagnostic import Diagnostic
 from workbench.tui.issues import Issues, locate
-from workbench.tui.outline import Outline, key_parts, step_address
+from workbench.project.address import StepAddress, split_key_path
+from workbench.project.store import ProjectStore
+from workbench.project.view import ProjectView
 from workbench.tui.schema import (
     FieldSpec,
     bound_configurable,
     fields_of,
     flatten,
     parse_text,
+    placeholder,
     to_text,
     toml_document,
     unflatten,
@@ -42,7 +45,7 @@ def test_connection_schema_becomes_fields():
     secret = next(f for f in oauth.fields if f.key == "clientSecret")
     assert secret.secret and secret.required and "type" not in [f.key for f in oauth.fields]
     assert fields["retry"].kind == "model" and [c.key for c in fields["retry"].children] == ["attempts", "backoff"]
-    assert fields["timeout"].placeholder() == "default: 30.0"
+    assert placeholder(fields["timeout"]) == "default: 30.0"
 
 
 @pytest.mark.parametrize(("kind", "text", "value"), [
@@ -94,16 +97,20 @@ def test_names_suggested():
     assert suggest_result("listUsers") == "users"
 
 
-def test_outline_reads_the_files_without_the_store():
-    outline = Outline.read(SAMPLE, env={"WB_VAR_SCIMCLIENTID": "x"})
-    assert outline.name == "scim-provisioning"
-    assert list(outline.connections) == ["scimClient"] and list(outline.entrypoints) == ["provisionUser"]
-    rows = {r.name: r for r in outline.config_rows()}
-    assert rows["scimClientId"].is_set and not rows["scimServiceUrl"].is_set
-    assert rows["newUserName"].is_set and not rows["newUserName"].required
-    assert rows["scimClientSecret"].secret
-    assert outline.step_at("provisionUser", "steps.1")["log"].startswith("Created user")
-    assert outline.step_at("provisionUser", "steps.9") is None
+def test_project_view_reads_the_files_without_the_store():
+    view = ProjectView.read(SAMPLE)
+    assert view.name == "scim-provisioning"
+    assert list(view.connections) == ["scimClient"] and list(view.entrypoints) == ["provisionUser"]
+    rows = {r.name: r for r in view.config_rows()}
+    assert rows["scimClientSecret"].secret and not rows["newUserName"].required
+    assert rows["scimClientId"].is_set is None  # the values' status is the store's to say
+    assert view.step_at("provisionUser", "1")["log"].startswith("Created user")
+    assert view.step_at("provisionUser", "9") is None
+    # Once loaded: the store's own data, and its precedence (WB_VAR_ > Config.toml > default).
+    loaded = ProjectView.of(ProjectStore.open(SAMPLE), env={"WB_VAR_SCIMCLIENTID": "x"})
+    assert loaded.data is not view.data and loaded.data == view.data
+    rows = {r.name: r for r in loaded.config_rows()}
+    assert rows["scimClientId"].is_set and not rows["scimServiceUrl"].is_set and rows["newUserName"].is_set
 
 
 def test_diagnostics_are_indexed_by_item_and_step():
@@ -114,13 +121,13 @@ def test_diagnostics_are_indexed_by_item_and_step():
         Diagnostic("error", "toml-syntax", "w"),
     ]
     issues = Issues.index(diags)
-    assert [d.code for d in issues.for_step("a", "steps.1.then.0")] == ["unknown-variable"]
+    assert [d.code for d in issues.for_step("a", "1.then.0")] == ["unknown-variable"]
     assert [d.code for d in issues.for_item("connections", "c")] == ["literal-secret"]
     assert [d.code for d in issues.for_item("configurables", "pageSize")] == ["type-mismatch"]
     assert issues.counts == (3, 1)
     assert locate(diags[3]) == (None, None)
-    assert key_parts('entrypoints."my entry".steps[2]') == ["entrypoints", "my entry", "steps", 2]
-    assert step_address(["onError", 0, "level"]) == "onError.0"
+    assert split_key_path('entrypoints."my entry".steps[2]') == ("entrypoints", "my entry", "steps", 2)
+    assert StepAddress.from_key_path(["onError", 0, "level"]) == StepAddress.parse("onError.0")
 
 
 def test_the_app_module_starts_light():

@@ -37,8 +37,20 @@ def _module(name: str):
     return importlib.import_module(f"workbench.cli.{name}")
 
 
+def _tolerant_output() -> None:
+    """Print what the terminal cannot show as escapes (PYTHONIOENCODING=ascii and `••••`), never
+    a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", "strict") == "strict" and hasattr(stream, "reconfigure"):
+            try:
+                stream.reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_output()
     if argv[:1] in (["-h"], ["--help"], ["help"]):
         print(_usage())
         return EXIT_OK

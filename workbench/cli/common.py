@@ -6,7 +6,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from workbench.cli import EXIT_USAGE
+from workbench.cli import EXIT_FAILED, EXIT_USAGE
 
 
 class CliError(Exception):
@@ -58,8 +58,13 @@ def print_table(rows: list[list[Any]], header: list[str], stream: TextIO | None 
 
 
 def run_guarded(fn, args) -> int:
+    from workbench.project.files import ProjectFileError
+
     try:
         return fn(args)
     except CliError as exc:
         print(f"workbench: {exc}", file=sys.stderr)
         return exc.code
+    except ProjectFileError as exc:  # e.g. a full disk or a read-only folder while saving
+        print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_FAILED

@@ -64,7 +64,7 @@ def _run(args) -> int:
 
     try:
         if action == "set":
-            text = sys.stdin.read().rstrip("\r\n") if args.value == "-" else args.value
+            text = _stdin_text() if args.value == "-" else args.value
             store.set_value(name, text, from_text=True)
             shown = "••••" if store.project.configurables[name].secret else text
             print(f"{name} = {shown}  (Config.toml)")
@@ -73,3 +73,14 @@ def _run(args) -> int:
     except EditError as exc:
         raise CliError(str(exc)) from None
     return 0
+
+
+def _stdin_text() -> str:
+    """The value piped in, as UTF-8 whatever PYTHONIOENCODING says."""
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:
+        return sys.stdin.read().rstrip("\r\n")
+    try:
+        return raw.read().decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        raise CliError(f"stdin: not UTF-8 text (byte {exc.start + 1})") from None

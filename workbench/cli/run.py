@@ -49,6 +49,8 @@ def _run(args) -> int:
     except PreflightError as exc:
         print_preflight(exc, store, json_lines=args.json)
         return EXIT_USAGE
+    if result.history_error:
+        print(f"workbench: warning: {result.history_error}", file=sys.stderr)
     return EXIT_CODES.get(result.status, EXIT_FAILED)
 
 
@@ -75,8 +77,7 @@ def run_interruptible(engine, entry: str | None, sink):
             nonlocal presses
             presses += 1
             if presses > 1:
-                _flush()
-                os._exit(EXIT_INTERRUPTED)
+                _exit_now(None, None)
             print("\ncancelling… (Ctrl+C again to quit at once)", file=sys.stderr, flush=True)
             engine.cancel()
 
@@ -92,8 +93,17 @@ def run_interruptible(engine, entry: str | None, sink):
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
+            if presses and signal.SIGINT in installed:
+                # Cancelled, but a worker thread stuck in I/O would still hold up the exit:
+                # from here on, the next Ctrl+C exits at once.
+                signal.signal(signal.SIGINT, _exit_now)
 
     return asyncio.run(main())
+
+
+def _exit_now(signum, frame) -> None:
+    _flush()
+    os._exit(EXIT_INTERRUPTED)
 
 
 def _flush() -> None:

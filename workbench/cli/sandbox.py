@@ -6,6 +6,7 @@ and scimClientSecret are written into DIR/Config.toml (other keys and comments k
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
@@ -81,28 +82,47 @@ def _run(args) -> int:
 
 
 def _read_config(path: Path):
-    """The tomlkit document of `path` (empty when missing); CliError with file:line:col if malformed."""
+    """(the tomlkit document of `path`, its text), empty when missing; CliError with file:line:col
+    if malformed."""
     import tomlkit
 
-    from workbench.project.files import ProjectFileError, parse_toml, read_text
+    from workbench.project.files import (
+        ProjectFileError,
+        parse_toml,
+        read_text,
+        tomlkit_parse,
+    )
 
     if not path.exists():
-        return tomlkit.document()
+        return tomlkit.document(), ""
     try:
         text = read_text(path)
         parse_toml(path, text)
     except ProjectFileError as exc:
         raise CliError(f"{exc} (fix it by hand; it is not overwritten)", 1) from None
-    return tomlkit.parse(text)
+    return tomlkit_parse(text), text
 
 
 def write_config(path: Path, values: dict[str, str]) -> None:
-    """Set `values` in the TOML file at `path`, keeping other keys and comments; atomic, mode 0600."""
-    from workbench.project.files import atomic_write
-
-    doc = _read_config(path)
-    for key, value in values.items():
-        doc[key] = value
+    """Set `values` in the TOML file at `path`, keeping other keys, comments, line endings and a
+    BOM; atomic (through a symlink), mode 0600, under the project's write lock."""
     import tomlkit
 
-    atomic_write(path, tomlkit.dumps(doc), mode=0o600)
+    from workbench.project.files import (
+        ProjectFileError,
+        atomic_write,
+        keep_format,
+        locked,
+    )
+    from workbench.project.store import LOCK_FILE, PROJECT_FILE, STATE_DIR
+
+    # The lock the project's store takes; a folder that is no project gets no .workbench/.
+    is_project = (path.parent / PROJECT_FILE).is_file()
+    with locked(path.parent / STATE_DIR / LOCK_FILE) if is_project else contextlib.nullcontext():
+        doc, text = _read_config(path)
+        for key, value in values.items():
+            doc[key] = value
+        try:
+            atomic_write(path, keep_format(tomlkit.dumps(doc), text), mode=0o600)
+        except ProjectFileError as exc:
+            raise CliError(str(exc), 1) from None

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, field_validator
 
-from workbench.connectors.base import ConnectorError, ExchangeHook
+from workbench.connectors.base import ConnectorError, ExchangeHook, SecretHook, http_url
 
 if TYPE_CHECKING:
     import httpx
@@ -87,7 +87,12 @@ class OAuth2ClientCredentialsConfig(_AuthBase):
         description="How the client authenticates to the token endpoint",
     )
 
-    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None) -> OAuth2ClientCredentials:
+    @field_validator("tokenUrl")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return http_url(value)
+
+    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None, on_secret: SecretHook | None = None) -> OAuth2ClientCredentials:
         from workbench.connectors.httpx_auth import OAuth2ClientCredentials
 
         return OAuth2ClientCredentials(
@@ -97,6 +102,7 @@ class OAuth2ClientCredentialsConfig(_AuthBase):
             self.scopes,
             self.authMethod,
             on_exchange=on_exchange,
+            on_secret=on_secret,
         )
 
 
@@ -106,7 +112,7 @@ class BearerConfig(_AuthBase):
     type: Literal["bearer"] = "bearer"
     token: SecretStr = _secret_field("The bearer token")
 
-    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None) -> httpx.Auth:
+    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None, on_secret: SecretHook | None = None) -> httpx.Auth:
         from workbench.connectors.httpx_auth import BearerTokenAuth
 
         return BearerTokenAuth(self.token.get_secret_value())
@@ -119,7 +125,7 @@ class BasicConfig(_AuthBase):
     username: str = Field(description="The user name")
     password: SecretStr = _secret_field("The password")
 
-    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None) -> httpx.Auth:
+    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None, on_secret: SecretHook | None = None) -> httpx.Auth:
         from workbench.connectors.httpx_auth import _BasicAuth
 
         return _BasicAuth(self.username, self.password.get_secret_value())
@@ -130,7 +136,7 @@ class NoAuthConfig(_AuthBase):
 
     type: Literal["none"] = "none"
 
-    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None) -> None:
+    def to_httpx_auth(self, *, on_exchange: ExchangeHook | None = None, on_secret: SecretHook | None = None) -> None:
         return None
 
 

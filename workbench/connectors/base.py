@@ -10,9 +10,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, ValidationError
+
+from workbench.connectors.introspect import models_in
+from workbench.connectors.messages import MISSING, sentence
 
 def _ascii_headers(headers: dict[str, str]) -> dict[str, str]:
     # HTTP header values are ASCII; say which header, never its value (it may be a secret).
@@ -22,10 +25,34 @@ def _ascii_headers(headers: dict[str, str]) -> dict[str, str]:
     return headers
 
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def http_url(value: str) -> str:
+    """`value` stripped, if it is an http(s) URL with a host and no white space; ValueError
+    "must be an http(s) URL" otherwise (the validator of serviceUrl, baseUrl and tokenUrl)."""
+    from urllib.parse import urlsplit
+
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        ok = (parts.scheme.lower() in ("http", "https") and value[len(parts.scheme):].startswith("://")
+              and bool(parts.hostname) and not any(c.isspace() or ord(c) < 0x20 for c in value))
+        if ok:
+            parts.port  # noqa: B018 - raises ValueError on a port that is not a number in range
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError("must be an http(s) URL")
+    return value
+
 HeaderMap = Annotated[dict[str, str], AfterValidator(_ascii_headers)]
 
 # Called by a connection after each HTTP exchange: (method, url, status or None, duration_ms).
 ExchangeHook = Callable[[str, str, int | None, float], None]
+# Called with a secret a connection derives at run time (an access token, a Basic credential), so
+# the run masks it like a configured secret.
+SecretHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -36,6 +63,20 @@ class OperationSpec:
     params: type[BaseModel]
     result: str = "object"  # a short name of the result type, shown in forms and docs
     idempotent: bool = True
+    # The result's type as an annotation (`list[dict[str, str]]`), for the static checks of
+    # expressions that read it; None: derived from `result` (an object, a list, or unknown).
+    result_type: Any = None
+    # "module:function" of the deeper checks of the params beyond `params` (a SCIM payload against
+    # its resource schema): `function(operation, data) -> list of pydantic-style error dicts` with
+    # `loc` relative to the params. Imported only when there is something to check; the
+    # implementation runs the same function before it sends anything.
+    checks: str = ""
+
+    def deep_checks(self) -> Callable[[str, dict], list[dict]] | None:
+        if not self.checks:
+            return None
+        module_name, _, attr = self.checks.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
 
 
 @dataclass(frozen=True)
@@ -60,25 +101,32 @@ class ConnectorSpec:
         return self._loaded[0]
 
     def secret_fields(self) -> set[str]:
-        """Dotted paths of connection fields marked secret (json_schema_extra={"secret": True})."""
+        """Dotted paths of connection fields marked secret (json_schema_extra={"secret": True}),
+        those inside nested tables such as `auth` included ("auth.clientSecret")."""
         return set(_secret_paths(self.connection))
 
 
-def _secret_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+def _secret_paths(model: type[BaseModel], prefix: str = "", seen: frozenset = frozenset()) -> list[str]:
     out = []
     for name, info in model.model_fields.items():
         key = info.alias or name
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         if extra.get("secret"):
             out.append(prefix + key)
+        for sub in models_in(info.annotation, BaseModel):
+            if sub not in seen:
+                out.extend(p for p in _secret_paths(sub, f"{prefix}{key}.", seen | {model}) if p not in out)
     return out
 
 
 @dataclass
 class OperationContext:
-    """What an operation sees besides its params: the project folder (for file paths)."""
+    """What an operation sees besides its params: the project folder (for file paths), and the
+    run's redactor, which masks secrets in everything the run shows and which a connection adds
+    the secrets it derives to (`redactor.add`)."""
 
     project_dir: Any = None  # pathlib.Path
+    redactor: Any = None  # workbench.project.config.Redactor
 
 
 class Connection:
@@ -97,6 +145,19 @@ class Connection:
         self.config = config
         self.context = context or OperationContext()
         self.on_exchange = on_exchange
+
+    @staticmethod
+    def params(params: Any, model: type[ModelT]) -> ModelT:
+        """An operation's params as `model` (from a dict or another model); ValidationFailed
+        naming the field otherwise."""
+        if isinstance(params, model):
+            return params
+        if isinstance(params, BaseModel):
+            params = params.model_dump(by_alias=True, exclude_unset=True)
+        try:
+            return model.model_validate(params or {})
+        except ValidationError as exc:
+            raise validation_failed("params", exc) from None
 
     async def call(self, operation: str, params: BaseModel) -> Any:
         method: Callable[[BaseModel], Awaitable[Any]] = getattr(self, operation)
@@ -136,3 +197,25 @@ class ConnectorError(Exception):
 
 class ValidationFailed(ConnectorError):
     """The params or payload were invalid; no HTTP call was made."""
+
+
+def describe_errors(errors: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for error in errors:
+        parts: list[str] = []
+        for item in error.get("loc", ()):
+            if isinstance(item, int):
+                parts.append(f"[{item}]")
+            else:
+                parts.append(("." if parts else "") + str(item))
+        where = "".join(parts) or str((error.get("ctx") or {}).get("field_name") or "")
+        # In the project's words; the input's kind only, never the input (it may be a secret).
+        out.append(sentence(where, error, error.get("input", MISSING)))
+    return out
+
+
+def validation_failed(what: str, exc: ValidationError) -> ValidationFailed:
+    problems = describe_errors(exc.errors(include_url=False))
+    first = problems[0] if problems else "invalid"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ValidationFailed(f"invalid {what}: {first}{more}", detail="; ".join(problems))

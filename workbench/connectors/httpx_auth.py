@@ -20,7 +20,7 @@ from typing import Any, Literal
 import httpx
 
 from workbench.connectors.auth import TokenError
-from workbench.connectors.base import ExchangeHook
+from workbench.connectors.base import ExchangeHook, SecretHook
 
 log = logging.getLogger("workbench.connectors.auth")
 
@@ -66,6 +66,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         transport: httpx.AsyncBaseTransport | None = None,
         sync_transport: httpx.BaseTransport | None = None,
         on_exchange: ExchangeHook | None = None,
+        on_secret: SecretHook | None = None,
     ) -> None:
         if not token_url.startswith(("http://", "https://")):
             raise ValueError(f"the token URL must start with http:// or https://, not {token_url!r}")
@@ -80,6 +81,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         self.clock = clock
         self.timeout = timeout
         self.on_exchange = on_exchange
+        self.on_secret = on_secret
         self._transport = transport
         self._sync_transport = sync_transport
         self._token: str | None = None
@@ -107,6 +109,8 @@ class OAuth2ClientCredentials(httpx.Auth):
         self._expires_at = None
 
     def _store(self, token: str, expires_in: float | None, asked_at: float) -> None:
+        if self.on_secret is not None:
+            self.on_secret(token)  # a server may echo it; the run masks it like a secret
         self._token = token
         if expires_in is None or expires_in <= 0:
             self._expires_at = None
@@ -121,6 +125,9 @@ class OAuth2ClientCredentials(httpx.Auth):
         auth = None
         if self.auth_method == "client_secret_basic":
             auth = httpx.BasicAuth(self.client_id, self._secret)
+            if self.on_secret is not None:  # a token endpoint may echo the header in its error
+                header = next(auth.auth_flow(httpx.Request("POST", self.token_url))).headers["Authorization"]
+                self.on_secret(header.partition(" ")[2])
         else:
             data["client_id"] = self.client_id
             data["client_secret"] = self._secret

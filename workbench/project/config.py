@@ -5,8 +5,10 @@ Precedence: `--set name=value` > `WB_VAR_<NAME>` > `Config.toml` > `default`.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -195,35 +197,60 @@ STRUCTURAL_KEYS = frozenset({
 })
 
 
+_TAG = re.compile(r"<[^>]*>")
+
+
 def secret_forms(text: str) -> set[str]:
-    """`text` and the forms it takes inside URLs (percent-encoded, as httpx and form bodies
-    encode it) and inside JSON text (escaped); also what the expression functions `trim`,
-    `lower` and `upper` make of it."""
+    """`text` and the forms it takes on the way out: inside URLs (percent-encoded, as httpx and
+    form bodies encode it), inside JSON text (escaped), HTML-escaped, with its white space
+    collapsed or its tags stripped (as an excerpt of an HTML page shows it); also what the
+    expression functions `trim`, `lower` and `upper` make of it."""
     from urllib.parse import quote, quote_plus
 
     forms = {text, text.strip(), text.lower(), text.upper()}
     if not (text.isascii() and text.isalnum()):
         forms |= {quote(text, safe=""), quote_plus(text, safe=""), quote(text, safe=_PATH_SAFE),
-                  quote(text, safe=_QUERY_SAFE)}
+                  quote(text, safe=_QUERY_SAFE), html.escape(text), html.escape(text, quote=False),
+                  " ".join(text.split()), " ".join(_TAG.sub(" ", text).split())}
         # ... and each of those inside JSON text (a server echoing the URL in a raw JSON body).
         forms |= {json.dumps(form, ensure_ascii=flag)[1:-1] for form in forms for flag in (True, False)}
-    return {form for form in forms if form}
+    # A form shorter than the secret by more than half (a stripped tag, say) would mask too much.
+    return {form for form in forms if form and len(form) * 2 >= len(text)}
 
 
 class Redactor:
     """Replaces every secret value with `••••` in text and nested data: the value as it is, and
-    its percent-encoded and JSON-escaped forms. Dict keys are masked too, except the structural
-    keys of errors and events (`STRUCTURAL_KEYS`)."""
+    the forms it takes on the way out (`secret_forms`). Dict keys are masked too, except the
+    structural keys of errors and events (`STRUCTURAL_KEYS`). A number or boolean that equals a
+    secret of that type is masked as a value, as its text is inside strings.
+
+    A run adds what it derives from its secrets as it goes (`add`): the Authorization headers
+    its connections send, the access tokens they obtain."""
 
     def __init__(self, secrets: Any = ()) -> None:
-        texts: set[str] = set()
+        self.secrets: list[str] = []
+        self._texts: set[str] = set()
+        self._numbers: set[float] = set()
+        self._booleans: set[bool] = set()
         for s in secrets:
-            # A secret array: the whole, and each item (`${config.keys[0]}`, a foreach over it).
-            for value in ([s, *s] if isinstance(s, list) else [s]):
-                if value not in (None, "", []):
-                    texts |= secret_forms(format_value(value))
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = sorted(texts, key=len, reverse=True)
+            self.add(s)
+
+    def add(self, secret: Any) -> None:
+        """Mask `secret` too from now on (a string, number, boolean, or an array of them)."""
+        # A secret array: the whole, and each item (`${config.keys[0]}`, a foreach over it).
+        texts = set()
+        for value in ([secret, *secret] if isinstance(secret, list) else [secret]):
+            if value in (None, "", []):
+                continue
+            if isinstance(value, bool):
+                self._booleans.add(value)
+            elif isinstance(value, (int, float)):
+                self._numbers.add(value)
+            texts |= secret_forms(format_value(value))
+        if texts - self._texts:
+            self._texts |= texts
+            # Longest first, so a secret that contains another is masked whole.
+            self.secrets = sorted(self._texts, key=len, reverse=True)
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
@@ -237,13 +264,20 @@ class Redactor:
     def data(self, value: Any) -> Any:
         if not self.secrets:
             return value
-        if isinstance(value, str):
+        cls = type(value)
+        if cls is str:
             return self.text(value)
-        if isinstance(value, dict):
+        if cls is dict or (cls is not str and isinstance(value, dict)):
             return {
                 self.text(k) if isinstance(k, str) and k not in STRUCTURAL_KEYS else k: self.data(v)
                 for k, v in value.items()
             }
-        if isinstance(value, (list, tuple)):
+        if cls is list or cls is tuple or isinstance(value, (list, tuple)):
             return [self.data(v) for v in value]
+        if cls is bool:
+            return MASK if value in self._booleans else value
+        if cls is int or cls is float:
+            return MASK if value in self._numbers else value
+        if isinstance(value, str):  # a str subclass
+            return self.text(value)
         return value

@@ -20,5 +20,11 @@ class Diagnostic:
         where = self.file + (f":{self.line}" if self.line else "") + (f":{self.col}" if self.line and self.col else "")
         return f"{where} [{self.key}]" if self.key else where
 
+    def about(self):
+        """(tree item, StepAddress or None) this diagnostic is about: (("entrypoints", "a"), 1.then.0)."""
+        from workbench.project.address import subject
+
+        return subject(self.file, self.key)
+
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,13 +6,22 @@ import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pydantic import ValidationError
-
+from workbench.project.address import split_key_path
 from workbench.project.config import env_name, format_value
 from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
 from workbench.project.expressions import ExpressionError, iter_templates, parse_expression, parse_template
-from workbench.project.model import BRANCH_ATTRS, CallStep, ForeachStep, IfStep, SetStep, child_branches
+from workbench.project.model import BRANCH_ATTRS, CallStep, ForeachStep, IfStep, child_branches
 from workbench.project.store import CONFIG_FILE, ProjectStore
+from workbench.project.validation import (
+    ERROR_TYPE,
+    args_problems,
+    connection_problems,
+    defined_types,
+    foreach_problems,
+    item_type,
+    merge,
+    static_value,
+)
 
 RESERVED = ("config", "error")
 MIN_SECRET_LENGTH = 4  # a shorter secret value gets a `short-secret` warning
@@ -53,6 +62,9 @@ class _Checker:
         self.diagnostics.append(self.store.diag(code, message, path, severity=severity, **kw))
 
     def run(self, resolved) -> None:
+        from workbench.project.validation import config_env
+
+        self.config_static = config_env(resolved)  # what each `${config.X}` holds, for the field checks
         self.configurables(resolved)
         self.connections()
         for name, entry in self.project.entrypoints.items():
@@ -84,7 +96,7 @@ class _Checker:
                 file = CONFIG_FILE if rv.source == "Config.toml" else "workbench.toml"
                 where = (rv.name,) if file == CONFIG_FILE else path
                 self.add("type-mismatch", rv.error, where, file=file)
-            elif rv.source == "missing":
+            elif rv.source == "missing" or (rv.decl.required and rv.value == ""):  # "" is no value
                 self.add(
                     "missing-value",
                     f"required configurable {rv.name} has no value",
@@ -133,40 +145,28 @@ class _Checker:
                          path + ("connector",))
                 continue
             self.templates(decl.fields, path, self.base_scope())
-            self.validate_fields(spec.connection, decl.fields, path, f"connection {name}")
-            self.literal_secrets(decl.fields, path)
+            self.problems(connection_problems(spec, decl.fields, self.base_scope(), name=name, base=path))
+            self.literal_secrets(spec.secret_fields(), decl.fields, path)
 
-    def literal_secrets(self, fields: dict, path: tuple) -> None:
-        auth = fields.get("auth")
-        if isinstance(auth, dict):
-            for key in ("clientSecret", "password", "token"):
-                value = auth.get(key)
-                if isinstance(value, str) and value and "${" not in value:
-                    self.add("literal-secret", f"{key} is written in workbench.toml; bind it to a secret configurable",
-                             path + ("auth", key), WARNING)
+    def literal_secrets(self, secret_fields: set[str], fields: dict, path: tuple) -> None:
+        for dotted in sorted(secret_fields):
+            value: Any = fields
+            for key in dotted.split("."):
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, str) and value and "${" not in value:
+                key = dotted.rsplit(".", 1)[-1]
+                self.add("literal-secret", f"{key} is written in workbench.toml; bind it to a secret configurable",
+                         path + tuple(dotted.split(".")), WARNING)
 
-    def validate_fields(self, model, values: dict, path: tuple, what: str) -> None:
-        """Validate literal values against a schema. Values that are expressions are checked at
-        run time, so type errors at those locations are ignored here."""
-        try:
-            model.model_validate(values)
-        except ValidationError as exc:
-            for err in exc.errors():
-                loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and "[" in p or p in ("function-after",)))
-                if _is_expression_at(values, loc):
-                    continue
-                if err["type"] == "missing":
-                    self.add("missing-key", f"{what}: {'.'.join(map(str, loc))} is required", path)
-                elif err["type"] == "extra_forbidden":
-                    self.add("unknown-key", f"{what}: unknown field {'.'.join(map(str, loc))!r}", path + loc)
-                elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-                    self.add("type-mismatch", f"{what}: {'.'.join(map(str, loc)) or 'value'}: {err['msg']}", path + loc)
-                else:
-                    self.add("type-mismatch", f"{what}: {'.'.join(map(str, loc))}: {err['msg']}", path + loc)
+    def problems(self, problems) -> None:
+        """Field problems from the one validation (workbench.project.validation)."""
+        for problem in problems:
+            self.add(problem.code, problem.message, problem.key_path, problem.severity)
 
     # -- entry points and steps -----------------------------------------------------------------
-    def base_scope(self) -> set[str]:
-        return {"config"}
+    def base_scope(self) -> dict:
+        """The variables every step sees, with what they hold (validation.Static)."""
+        return {"config": self.config_static}
 
     def entrypoint(self, name: str, entry) -> None:
         path = ("entrypoints", name)
@@ -183,13 +183,13 @@ class _Checker:
             self.add("bad-timezone", f"unknown timezone {entry.timezone!r}", path + ("timezone",))
         scope = self.base_scope()
         self.steps(entry.steps, path + ("steps",), scope)
-        self.steps(entry.onError, path + ("onError",), scope | {"error"})
+        self.steps(entry.onError, path + ("onError",), {**scope, "error": ERROR_TYPE})
 
-    def steps(self, steps: list, path: tuple, scope: set[str]) -> None:
+    def steps(self, steps: list, path: tuple, scope: dict) -> None:
         for index, step in enumerate(steps):
             self.step(step, path + (index,), scope)
 
-    def step(self, step, path: tuple, scope: set[str]) -> None:
+    def step(self, step, path: tuple, scope: dict) -> None:
         if isinstance(step, CallStep):
             self.call(step, path, scope)
         elif isinstance(step, IfStep):
@@ -200,29 +200,26 @@ class _Checker:
                 self.add("expression-syntax", f"if: {exc}", path + ("if",))
         elif isinstance(step, ForeachStep):
             self.templates(step.foreach, path + ("foreach",), scope)
+            self.templates(step.concurrency, path + ("concurrency",), scope)
+            self.problems(foreach_problems(step.concurrency, scope, base=path))
         else:
             data = step.model_dump(by_alias=True, exclude={"label"})
             self.templates(data, path, scope)
         for branch in child_branches(step):
-            inner = scope | ({step.as_} if isinstance(step, ForeachStep) else set())
+            inner = dict(scope)
+            if isinstance(step, ForeachStep):  # local to each item
+                inner[step.as_] = item_type(static_value(step.foreach, scope))
             self.steps(getattr(step, BRANCH_ATTRS[branch]), path + (branch,), inner)
-            if isinstance(step, IfStep):
-                scope |= self.defined(getattr(step, BRANCH_ATTRS[branch]))
-        for var in self.defined([step]):
+            if isinstance(step, IfStep):  # a branch's variables outlive it (the engine shares the scope)
+                for var, static in inner.items():
+                    if scope.get(var) is not static:
+                        scope[var] = merge(scope.get(var), static)
+        for var, static in defined_types(step, scope, self.project).items():
             if var in RESERVED:
                 self.add("duplicate-name", f"{var!r} is reserved and cannot name a variable", path)
-            scope.add(var)
+            scope[var] = static
 
-    def defined(self, steps: list) -> set[str]:
-        out = set()
-        for step in steps:
-            if isinstance(step, (CallStep, ForeachStep)) and step.result:
-                out.add(step.result)
-            elif isinstance(step, SetStep):
-                out.add(step.set)
-        return out
-
-    def call(self, step: CallStep, path: tuple, scope: set[str]) -> None:
+    def call(self, step: CallStep, path: tuple, scope: dict) -> None:
         from workbench.connectors import catalogue
 
         self.templates(step.args, path + ("args",), scope)
@@ -240,11 +237,11 @@ class _Checker:
             self.add("unknown-operation", f"connector {spec.id!r} has no operation {step.operation!r}"
                      + _did_you_mean(step.operation, spec.operations), path + ("call",))
             return
-        self.validate_fields(op.params, step.args, path + ("args",), f"{step.call} args")
+        self.problems(args_problems(spec, step.operation, step.args, scope, call=step.call, base=path))
 
-    def templates(self, value: Any, path: tuple, scope: set[str]) -> None:
+    def templates(self, value: Any, path: tuple, scope: dict) -> None:
         for key_path, text in iter_templates(value):
-            where = path + _split_key_path(key_path)
+            where = path + split_key_path(key_path)
             try:
                 template = parse_template(text)
             except ExpressionError as exc:
@@ -252,15 +249,20 @@ class _Checker:
                 continue
             self.references(template.references(), where, scope)
 
-    def references(self, refs, where: tuple, scope: set[str]) -> None:
+    def references(self, refs, where: tuple, scope: dict) -> None:
         for ref in refs:
             if getattr(ref, "optional", False):
                 continue  # read inside default(): a missing value is expected
             if ref.root == "config":
                 name = ref.path.split(".")[1].split("[")[0] if "." in ref.path else ""
-                if name and name not in self.project.configurables:
+                decl = self.project.configurables.get(name) if name else None
+                if name and decl is None:
                     self.add("undeclared-configurable", f"${{{ref.path}}} reads an undeclared configurable {name!r}"
                              + _did_you_mean(name, self.project.configurables), where)
+                elif decl is not None and decl.secret and ref.depth > (2 if decl.type.endswith("[]") else 1):
+                    # A piece of a secret is not the secret: masking cannot find it in the output.
+                    self.add("secret-indexed", f"${{{ref.path}}} reads a piece of the secret {name}; use the "
+                             "whole value (masking finds only whole secrets)", where)
             elif ref.root not in scope:
                 self.add("unknown-variable", f"unknown variable {ref.root!r} in ${{{ref.path}}}"
                          + _did_you_mean(ref.root, scope), where)
@@ -270,24 +272,3 @@ def _too_short(value: Any) -> bool:
     """A secret value (or an item of a secret array) that masking would find everywhere."""
     items = value if isinstance(value, list) else [value]
     return any(0 < len(format_value(item)) < MIN_SECRET_LENGTH for item in items if item is not None)
-
-
-def _split_key_path(key_path: str) -> tuple:
-    """"payload.emails[0].value" -> ("payload", "emails", 0, "value")."""
-    out: list = []
-    for part in key_path.replace("]", "").replace("[", ".").split("."):
-        if part:
-            out.append(int(part) if part.isdigit() else part)
-    return tuple(out)
-
-
-def _is_expression_at(values: Any, loc: tuple) -> bool:
-    node = values
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            return False
-        if isinstance(node, str) and "${" in node:
-            return True
-    return isinstance(node, str) and "${" in node

@@ -246,11 +246,13 @@ def _hex4(src: str, k: int) -> int:
 class Reference:
     """A variable path an expression reads. ``root`` is the first name, ``path`` the canonical
     path up to the first computed index (``config.scimServiceUrl``, ``users[0]["display name"]``).
-    ``optional`` is set when the read is inside ``default()``'s first argument (not compared)."""
+    ``optional`` is set when the read is inside ``default()``'s first argument (not compared);
+    ``depth`` counts the keys read after the root, computed ones included (not compared)."""
 
     root: str
     path: str
     optional: bool = field(default=False, compare=False)
+    depth: int = field(default=0, compare=False)
 
 
 class Expr:
@@ -354,7 +356,7 @@ class Path(Expr):
                 if isinstance(key, Expr):
                     break
                 path += _format_key(key)
-            yield Reference(self.root, path, optional)
+            yield Reference(self.root, path, optional, len(self.keys))
         for key in self.keys:
             if isinstance(key, Expr):
                 yield from key._refs(optional)

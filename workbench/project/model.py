@@ -11,11 +11,13 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from workbench.project.view import STEP_KINDS
+
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 NAME_RE = re.compile(NAME_PATTERN)
+MAX_CONCURRENCY = 256
 ConfigType = Literal["string", "int", "float", "boolean", "string[]", "int[]"]
 LogLevel = Literal["debug", "info", "warning", "error"]
-STEP_KINDS = ("call", "set", "log", "if", "foreach", "return", "fail")
 
 
 class _Model(BaseModel):
@@ -96,9 +98,22 @@ class ForeachStep(_Step):
     KIND: ClassVar[str] = "foreach"
     foreach: str  # an expression giving a list, e.g. "${rows}"
     as_: str = Field(default="item", alias="as", pattern=NAME_PATTERN)
-    concurrency: int = Field(default=1, ge=1, le=256)
+    concurrency: int | str = 1  # 1 to 256, or an expression giving that (checked once resolved)
     steps: list[Step] = []
     result: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+    @field_validator("concurrency")
+    @classmethod
+    def _concurrency(cls, value: int | str) -> int | str:
+        if isinstance(value, str):
+            if "${" in value:
+                return value  # validation.foreach_problems checks what it gives
+            if not value.strip().isdigit():
+                raise ValueError("must be an int from 1 to 256, or an expression such as ${config.concurrency}")
+            value = int(value)
+        if not 1 <= value <= MAX_CONCURRENCY:
+            raise ValueError(f"must be from 1 to {MAX_CONCURRENCY}")
+        return value
 
 
 class ReturnStep(_Step):

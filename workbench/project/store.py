@@ -7,23 +7,31 @@ never written.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from workbench.project.address import ROOTS, AddressError, StepAddress
 from workbench.project.diagnostic import ERROR, Diagnostic
+from workbench.project.view import CONFIG_FILE, PROJECT_FILE
 from workbench.project.files import (
     ProjectFileError,
     atomic_write,
     format_key_path,
+    keep_format,
     key_lines,
     locate,
+    locked,
     parse_toml,
     read_text,
+    tomlkit_parse,
 )
 from workbench.project.model import (
     NAME_RE,
@@ -35,14 +43,22 @@ from workbench.project.model import (
     Project,
 )
 
-PROJECT_FILE = "workbench.toml"
-CONFIG_FILE = "Config.toml"
 STATE_DIR = ".workbench"
+LOCK_FILE = "lock"
 SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entrypoints": EntryPoint}
 
 
 class EditError(ValueError):
     """An edit was refused (unknown name, duplicate, bad value); nothing was written."""
+
+
+def _locked(method):
+    """An edit method that runs under `ProjectStore.editing()`."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self.editing():
+            return method(self, *args, **kwargs)
+    return wrapper
 
 
 class _TomlFile:
@@ -62,11 +78,22 @@ class _TomlFile:
         self._doc, self._lines, self.error = None, None, None
         self.stamp = self._stat()
         self.exists = self.stamp is not None
-        self.text = read_text(self.path) if self.exists else ""
         try:
+            self.text = read_text(self.path) if self.exists else ""
             self.data = parse_toml(self.path, self.text)
-        except ProjectFileError as exc:
+        except ProjectFileError as exc:  # not UTF-8, not TOML, too deep: a diagnostic, never a crash
             self.data, self.error = {}, exc
+
+    def refresh(self) -> bool:
+        """Re-read the file (under the write lock, before an edit); True when it had changed."""
+        try:
+            text = read_text(self.path) if self.path.exists() else None
+        except ProjectFileError:
+            text = "\0unreadable"  # differs from any text loaded: load() records the error
+        if (text is None and not self.exists) or (text is not None and self.exists and text == self.text):
+            return False
+        self.load()
+        return True
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -95,9 +122,7 @@ class _TomlFile:
         if self.error:
             raise EditError(f"{self.error} (fix the file by hand; it is not overwritten)")
         if self._doc is None:
-            import tomlkit
-
-            self._doc = tomlkit.parse(self.text)
+            self._doc = tomlkit_parse(self.text)
         return self._doc
 
     def save(self, mode: int | None = None, *, reparse: bool = True) -> None:
@@ -105,7 +130,7 @@ class _TomlFile:
         tomllib parse of a large file costs more than the edit)."""
         import tomlkit
 
-        text = tomlkit.dumps(self.doc())
+        text = keep_format(tomlkit.dumps(self.doc()), self.text)
         if text == self.text and mode is None and self.exists:
             return
         atomic_write(self.path, text, mode=mode)
@@ -127,6 +152,8 @@ class ProjectStore:
         self.config_file = _TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
         self.project: Project = Project(integration=Integration(name=self.root.name))
         self.load_diagnostics: list[Diagnostic] = []
+        self._mutex = threading.RLock()
+        self._editing = False
 
     # -- loading -------------------------------------------------------------------------------
     @classmethod
@@ -146,6 +173,23 @@ class ProjectStore:
         self.project_file.load()
         self.config_file.load()
         self._build_model()
+
+    @contextlib.contextmanager
+    def editing(self) -> Iterator[None]:
+        """Hold the project's write lock (`.workbench/lock`, shared by every process) around a
+        read-modify-write, and re-read the files first, so an edit never drops another's."""
+        with self._mutex:
+            if self._editing:  # nested: the outer edit holds the lock
+                yield
+                return
+            with locked(self.state_dir / LOCK_FILE):
+                self._editing = True
+                try:
+                    if self.project_file.refresh() | self.config_file.refresh():
+                        self._build_model()
+                    yield
+                finally:
+                    self._editing = False
 
     def changed_on_disk(self) -> bool:
         """True when either file differs from what was loaded (an external edit)."""
@@ -190,13 +234,17 @@ class ProjectStore:
         self.load_diagnostics = diags
 
     def _validation_diags(self, exc: ValidationError, prefix: tuple) -> list[Diagnostic]:
+        from workbench.connectors.messages import sentence
+
         out = []
         for err in exc.errors():
             path = prefix + tuple(_loc(err["loc"]))
             code = "unknown-key" if err["type"] == "extra_forbidden" else "type-mismatch"
             if err["type"] == "missing":
                 code = "missing-key"
-            message = f"{err['msg']}" if code != "unknown-key" else f"unknown key {path[-1]!r}"
+            # In the project's words: no "Value error," prefix, never the value (it may be a secret).
+            name = str(path[-1]) if path and not isinstance(path[-1], int) else ""
+            message = sentence(name, err) if code != "unknown-key" else f"unknown key {path[-1]!r}"
             out.append(self._diag(code, message, path))
         return out
 
@@ -230,6 +278,7 @@ class ProjectStore:
         return self.root / STATE_DIR
 
     # -- editing workbench.toml ----------------------------------------------------------------
+    @_locked  # also here: an edit method added without the decorator still saves locked
     def _edit(self, change: Callable[[Any], None], touched: tuple[str, str] | None = None) -> None:
         """Apply `change` to the document and save. `touched` names the one entry an edit changed,
         so only that entry is re-read; without it the whole file is."""
@@ -269,6 +318,7 @@ class ProjectStore:
             known = ", ".join(self.project_file.data.get(section, {})) or "none"
             raise EditError(f"unknown {section[:-1]} {name!r} (known: {known})")
 
+    @_locked
     def set_integration(self, name: str | None = None, description: str | None = None) -> None:
         def change(doc):
             import tomlkit
@@ -281,6 +331,7 @@ class ProjectStore:
                 doc["integration"]["description"] = description
         self._edit(change)
 
+    @_locked
     def add_configurable(self, name: str, type: str = "string", *, description: str = "", secret: bool = False,
                          default: Any = None) -> None:
         self._require_new("configurables", name)
@@ -293,10 +344,12 @@ class ProjectStore:
                 raise EditError(f"default of {name}: {exc}") from None
         self._add_entry("configurables", name, {"type": type, **decl.model_dump(exclude_defaults=True)})
 
+    @_locked
     def add_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
         self._require_new("connections", name)
         self._add_entry("connections", name, {"connector": connector, **_drop_none(fields)})
 
+    @_locked
     def update_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
         """Replace a connection's fields; keys that keep their value keep their formatting."""
         self._require("connections", name)
@@ -305,6 +358,7 @@ class ProjectStore:
             _merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
         self._edit(change, ("connections", name))
 
+    @_locked
     def add_entrypoint(self, name: str, *, schedule: str | None = None, timezone: str | None = None,
                        description: str = "") -> None:
         self._require_new("entrypoints", name)
@@ -312,6 +366,7 @@ class ProjectStore:
                  "timezone": timezone if timezone and timezone != "UTC" else None}
         self._add_entry("entrypoints", name, _drop_none(entry))
 
+    @_locked
     def update_entrypoint(self, name: str, **fields: Any) -> None:
         self._require("entrypoints", name)
 
@@ -330,6 +385,7 @@ class ProjectStore:
             self._section(doc, section)[name] = table
         self._edit(change, (section, name))
 
+    @_locked
     def rename(self, section: str, old: str, new: str) -> None:
         """Rename a configurable, connection or entry point, and rewrite the references to it."""
         self._require(section, old)
@@ -345,6 +401,7 @@ class ProjectStore:
                 _rewrite_call_targets(doc, old, new)
         self._edit(change)
 
+    @_locked
     def remove(self, section: str, name: str) -> None:
         self._require(section, name)
 
@@ -353,9 +410,11 @@ class ProjectStore:
         self._edit(change, (section, name))
 
     # -- steps ---------------------------------------------------------------------------------
-    def add_step(self, entry: str, step: dict[str, Any], at: str | None = None) -> str:
-        """Insert `step` at address `at` (e.g. "steps.2", "steps.1.then.0", "onError.0"); None
-        appends to the main steps. Returns the address of the new step."""
+    @_locked
+    def add_step(self, entry: str, step: dict[str, Any], at: str | StepAddress | None = None) -> str:
+        """Insert `step` at address `at` (a StepAddress or its string: "2", "1.then.0", "onError.0";
+        "onError" alone appends there); None appends to the main steps. Returns the new step's
+        address as a string."""
         self._require("entrypoints", entry)
         _check_step(step)
         container, index = _split_address(at or "steps")
@@ -365,12 +424,13 @@ class ProjectStore:
             position = len(aot) if index is None else min(index, len(aot))
             aot.insert(position, _to_table(step, spaced=True))
             nonlocal address
-            address = ".".join(str(p) for p in container) + f".{position}"
+            address = str(StepAddress.from_key_path((*container, position)))
         address = ""
         self._edit(change, ("entrypoints", entry))
         return address
 
-    def update_step(self, entry: str, at: str, step: dict[str, Any]) -> None:
+    @_locked
+    def update_step(self, entry: str, at: str | StepAddress, step: dict[str, Any]) -> None:
         self._require("entrypoints", entry)
         _check_step(step)
         container, index = _split_address(at)
@@ -384,7 +444,8 @@ class ProjectStore:
             _merge_table(table, step)
         self._edit(change, ("entrypoints", entry))
 
-    def move_step(self, entry: str, at: str, delta: int) -> str:
+    @_locked
+    def move_step(self, entry: str, at: str | StepAddress, delta: int) -> str:
         """Move a step up (-1) or down (+1) within its list. Returns its new address."""
         self._require("entrypoints", entry)
         container, index = _split_address(at)
@@ -401,9 +462,10 @@ class ProjectStore:
             items.insert(new_index, items.pop(index))
             _replace_aot(aot, items)
         self._edit(change, ("entrypoints", entry))
-        return ".".join(str(p) for p in container) + f".{new_index}"
+        return str(StepAddress.from_key_path((*container, new_index)))
 
-    def remove_step(self, entry: str, at: str) -> None:
+    @_locked
+    def remove_step(self, entry: str, at: str | StepAddress) -> None:
         self._require("entrypoints", entry)
         container, index = _split_address(at)
         if index is None:
@@ -416,6 +478,7 @@ class ProjectStore:
         self._edit(change, ("entrypoints", entry))
 
     # -- Config.toml -----------------------------------------------------------------------------
+    @_locked
     def set_value(self, name: str, value: Any, *, from_text: bool = False) -> Any:
         """Validate `value` against the configurable's type and write it to Config.toml."""
         from workbench.project.config import CoercionError, coerce
@@ -432,6 +495,7 @@ class ProjectStore:
         self._save_config()
         return value
 
+    @_locked
     def unset_value(self, name: str) -> bool:
         doc = self.config_file.doc()
         if name not in doc:
@@ -440,6 +504,7 @@ class ProjectStore:
         self._save_config()
         return True
 
+    @_locked
     def _save_config(self) -> None:
         holds_secret = any(
             decl.secret and name in self.config_file.doc() for name, decl in self.project.configurables.items()
@@ -565,18 +630,15 @@ def _rewrite_call_targets(doc, old: str, new: str) -> None:
                 walk_steps(entry[part])
 
 
-_ADDRESS_RE = re.compile(r"^(steps|onError)((?:\.\d+\.(?:then|else|steps))*)(?:\.(\d+))?$")
-
-
-def _split_address(at: str) -> tuple[tuple, int | None]:
-    """"steps.1.then.0" -> (("steps", 1, "then"), 0); "onError" -> (("onError",), None)."""
-    m = _ADDRESS_RE.match(at)
-    if not m:
-        raise EditError(f"bad step address {at!r} (expected e.g. steps.0, steps.1.then.0 or onError.0)")
-    container: list = [m.group(1)]
-    for part in filter(None, m.group(2).split(".")):
-        container.append(int(part) if part.isdigit() else part)
-    return tuple(container), (int(m.group(3)) if m.group(3) is not None else None)
+def _split_address(at: str | StepAddress) -> tuple[tuple, int | None]:
+    """The list and position of a step address; "onError" alone names the Error Handler's list."""
+    if str(at) in ROOTS:
+        return (str(at),), None
+    try:
+        address = StepAddress.parse(at)
+    except AddressError as exc:
+        raise EditError(str(exc)) from None
+    return address.container, address.index
 
 
 def _step_array(entry_table, container: tuple, create: bool = False):

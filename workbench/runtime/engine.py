@@ -61,6 +61,7 @@ class RunResult:
     error: dict | None = None
     run_id: str = ""
     duration_ms: float = 0.0
+    history_error: str | None = None  # the run went on, but its history could not be written
 
     @property
     def ok(self) -> bool:
@@ -197,8 +198,7 @@ class _Run:
     async def execute(self) -> RunResult:
         """Run the steps in their own task, so `cancel()` can stop them while this coroutine
         still closes the connections and records the outcome."""
-        if not self.redactor:
-            return await self._execute()
+        # Always: a connection may add secrets it derives (an access token) to an empty redactor.
         with masked_logs(self.redactor):
             return await self._execute()
 
@@ -231,7 +231,8 @@ class _Run:
             self.history.close()
         if external_cancel:
             raise asyncio.CancelledError
-        return RunResult(status, result, error, self.run_id, duration)
+        problem = self.history.problem if self.history is not None else None
+        return RunResult(status, result, error, self.run_id, duration, history_error=problem)
 
     async def steps(self) -> tuple[str, Any, dict | None]:
         entry = self.project.entrypoints[self.entry]
@@ -267,21 +268,21 @@ class _Run:
     def open_connection(self, name: str):
         from workbench.connectors import catalogue
         from workbench.connectors.base import OperationContext
-        from workbench.project.expressions import render
+        from workbench.project.validation import InvalidValues, parse_connection
 
         decl = self.project.connections.get(name)
         if decl is None:
             raise StepError({"message": f"unknown connection {name!r}", "type": "UnknownConnection"})
         spec = catalogue.get(decl.connector)
         try:
-            fields = render(decl.fields, {"config": self.config_scope})
-            config = spec.connection.model_validate(fields)
-        except ValidationError as exc:
-            raise StepError({"message": f"connection {name}: {describe_validation(exc)}", "type": "ValidationError"})
+            # The one validation (check's), with the run's values: the same verdict, the same words.
+            config = parse_connection(spec, decl.fields, {"config": self.config_scope}, name=name)
+        except InvalidValues as exc:
+            raise StepError({"message": str(exc), "type": "ValidationError"})
         except ExpressionError as exc:
             raise StepError({"message": f"connection {name}: {exc}", "type": type(exc).__name__})
         cls = spec.load()
-        return cls(spec, config, context=OperationContext(project_dir=self.root), on_exchange=self.on_exchange)
+        return cls(spec, config, context=OperationContext(project_dir=self.root, redactor=self.redactor), on_exchange=self.on_exchange)
 
     # -- steps --
     async def run_steps(self, nodes: list[_Node], scope: dict, item: int | None) -> Any:
@@ -353,11 +354,10 @@ def error_dict(exc: BaseException) -> dict[str, Any]:
 
 
 def describe_validation(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        parts.append(f"{where}: {err['msg']}" if where else err["msg"])
-    return "; ".join(parts)
+    """In the project's words (no "Value error,", never the value)."""
+    from workbench.connectors.base import describe_errors
+
+    return "; ".join(describe_errors(exc.errors(include_url=False)))
 
 
 def summarize(value: Any, limit: int = 80) -> str:
@@ -430,15 +430,18 @@ class _Call(_Node):
         self.call = step.call
         self.connection = step.connection
         self.operation = step.operation
+        self.raw_args = step.args
         self.args = _compile_value(step.args)
         self.result = step.result
         self.params = None
+        self.op = None
         self.problem = None
         try:
             from workbench.connectors import catalogue
 
             spec = catalogue.get(project.connections[step.connection].connector)
-            self.params = spec.operations[step.operation].params
+            self.op = spec.operations[step.operation]
+            self.params = self.op.params
         except KeyError:  # reported by the diagnostics; fail only if the step runs
             self.problem = f"{step.call}: unknown connection or operation"
 
@@ -452,8 +455,12 @@ class _Call(_Node):
         args = self.args(scope)
         try:
             params = self.params.model_validate(args)
-        except ValidationError as exc:
-            raise StepError({"message": f"{self.call} args: {describe_validation(exc)}", "type": "ValidationError"})
+        except ValidationError:
+            # Explained by the one validation (check's), with this run's values.
+            from workbench.project.validation import args_failure
+
+            failure = args_failure(self.op, self.raw_args, scope, call=self.call, rendered=args)
+            raise StepError({"message": str(failure), "type": "ValidationError"}) from None
         token = _current_step.set((self.path, item))
         try:
             value = await conn.call(self.operation, params)
@@ -524,6 +531,7 @@ class _Foreach(_Node):
         self.source = _compile_value(step.foreach)
         self.name = step.as_
         self.concurrency = step.concurrency
+        self.dynamic = isinstance(step.concurrency, str)  # an expression: rendered and checked per run
         self.result = step.result
         self.steps = compile_steps(step.steps, project, f"{path}.steps.")
 
@@ -533,18 +541,29 @@ class _Foreach(_Node):
     def children(self):
         return [self.steps]
 
+    def width(self, scope) -> int:
+        if not self.dynamic:
+            return self.concurrency
+        from workbench.project.validation import InvalidValues, parse_concurrency
+
+        try:
+            return parse_concurrency(self.concurrency, scope)
+        except InvalidValues as exc:
+            raise StepError({"message": str(exc), "type": "ValidationError"}) from None
+
     async def run(self, run, scope, item):
+        concurrency = self.width(scope)
         items = self.source(scope)
         if isinstance(items, dict) or not isinstance(items, (list, tuple)):
             raise StepError({"message": f"foreach expects a list, got {type(items).__name__}", "type": "TypeError"})
         progress = _Progress(run, self.path, len(items), item)
         results = [None] * len(items) if self.result else None
         try:
-            if self.concurrency == 1 or len(items) <= 1:
+            if concurrency == 1 or len(items) <= 1:
                 for index, value in enumerate(items):
                     self.store(results, index, await self.one(run, scope, index, value, progress))
             else:
-                await self.concurrently(run, scope, items, results, progress)
+                await self.concurrently(run, scope, items, results, progress, concurrency)
         finally:
             progress.finish()
         if self.result:
@@ -565,7 +584,7 @@ class _Foreach(_Node):
         if results is not None:
             results[index] = None if last is _NOTHING else last
 
-    async def concurrently(self, run, scope, items, results, progress) -> None:
+    async def concurrently(self, run, scope, items, results, progress, concurrency: int) -> None:
         """N workers take the next item until the list is done or an item fails; a failure
         lets the items in flight finish, then raises the first error."""
         next_index = 0
@@ -581,7 +600,7 @@ class _Foreach(_Node):
                 except Exception as exc:  # StepError or _Return: stop taking items
                     first_error.append(exc)
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(items)))]
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(items)))]
         try:
             await asyncio.gather(*workers)
         finally:

@@ -6,10 +6,13 @@ the run (so a crash keeps what happened, less a moment), but not per line (10,00
 `20261129T160501-123abc` is UTC seconds, then milliseconds and 3 random hex digits.
 
 Only the newest runs are kept: 200, or `WB_HISTORY_LIMIT` from the environment, or `keep=`.
+A run's file is flock()ed while its run goes on: pruning skips it, and a file with no
+`run.finished` and no lock is a run whose process died, shown as failed.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -69,6 +72,7 @@ class HistoryWriter:
             if self._file is None:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.path, "a", encoding="utf-8")
+                _try_lock(self._file.fileno())  # "running", for pruning and listing
                 prune(self.root, self.keep, exclude=self.path.name)
             self._file.write(_ENCODER.encode(event) + "\n")
             now = time.monotonic()
@@ -77,6 +81,13 @@ class HistoryWriter:
                 self._flushed_at = now
         except OSError as exc:
             self.failed = exc
+
+    @property
+    def problem(self) -> str | None:
+        """Why the history could not be written, in one line, or None."""
+        if self.failed is None:
+            return None
+        return f"run history not written to {self.path.parent}: {self.failed.strerror or self.failed}"
 
     def close(self) -> None:
         if self._file is not None:
@@ -98,7 +109,7 @@ def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> li
         return []
     deleted = []
     for name in names[: max(0, len(names) - keep)]:
-        if name == exclude:
+        if name == exclude or is_running(folder / name):
             continue
         try:
             (folder / name).unlink()
@@ -137,9 +148,11 @@ def list_runs(root: Path | str) -> list[RunSummary]:
         if last is not None and last.get("event") == RUN_FINISHED:
             summary.status = last.get("status", "?")
             summary.duration_ms = last.get("durationMs")
-        elif last is not None:
+        else:
             # No run.finished: still running, or the process died. The last event bounds it.
-            summary.duration_ms = _elapsed_ms(first.get("ts"), last.get("ts"))
+            summary.duration_ms = _elapsed_ms(first.get("ts"), (last or first).get("ts"))
+            if not is_running(folder / name):
+                summary.status = "failed"
         out.append(summary)
     return out
 
@@ -162,15 +175,36 @@ def find_run(root: Path | str, run_id: str) -> Path:
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:
-    """The events of a run file; a torn last line (a crash mid-write) is skipped."""
+    """The events of a run file; a torn line (a crash mid-write, even mid-character) is skipped."""
     out = []
-    with open(path, encoding="utf-8") as f:
+    with open(path, "rb") as f:
         for line in f:
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+            event = _loads(line)
+            if event is not None:
+                out.append(event)
     return out
+
+
+def is_running(path: Path) -> bool:
+    """True while the writer of this run file holds its lock (in this process or another)."""
+    try:
+        with open(path, "rb") as f:
+            if not _try_lock(f.fileno(), fcntl.LOCK_SH):
+                return True
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+    except OSError:
+        pass
+    return False
+
+
+def _try_lock(fd: int, kind: int = fcntl.LOCK_EX) -> bool:
+    try:
+        fcntl.flock(fd, kind | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError:  # a file system without locks: history still works, unmarked
+        pass
+    return True
 
 
 def _first_and_last(path: Path) -> tuple[dict | None, dict | None]:

@@ -124,20 +124,45 @@ class Scheduler:
         job.task = asyncio.ensure_future(self._run(job))
 
     async def _run(self, job: Job) -> None:
-        if self.store.changed_on_disk():
-            self.store.reload()
-        job.engine = self.engine_factory()
+        # Nothing here may escape: an exception in this task would surface only as "Task
+        # exception was never retrieved", long after, and the fire time would vanish unrecorded.
+        try:
+            if self.store.changed_on_disk():
+                self.store.reload()
+            job.engine = self.engine_factory()
+        except Exception as exc:  # noqa: BLE001 - one broken run must not stop the scheduler
+            self._not_run(job, f"{type(exc).__name__}: {exc}")
+            return
         try:
             result = await job.engine.run(job.name, self.sink_for(job.name))
         except PreflightError as exc:
-            problems = "; ".join(d.message for d in exc.diagnostics if d.severity == "error")
-            self.notify(f"{job.name}: not run: {problems}")
+            self._not_run(job, "; ".join(_where(d) for d in exc.diagnostics if d.severity == "error"))
             return
-        except Exception as exc:  # noqa: BLE001 - one broken run must not stop the scheduler
+        except Exception as exc:  # noqa: BLE001 - its history (if it started) shows it unfinished: failed
             self.notify(f"{job.name}: run crashed: {type(exc).__name__}: {exc}")
             return
         job.results.append(result)
         self.notify(f"{job.name}: run {result.run_id} {result.status}")
+        if result.history_error:
+            self.notify(f"{job.name}: warning: {result.history_error}")
+
+    def _not_run(self, job: Job, reason: str) -> None:
+        """Say why a fire time did not run, and record it in the history as a failed run, so
+        `workbench runs` shows the gap."""
+        import time
+
+        from workbench.runtime import events as ev
+        from workbench.runtime.history import HistoryWriter, new_run_id
+
+        self.notify(f"{job.name}: not run: {reason}")
+        run_id = new_run_id()
+        history = HistoryWriter(self.store.root, run_id)
+        history.write(ev.RunStarted(run_id, time.time(), job.name, self.store.name).to_dict())
+        history.write(ev.RunFinished(run_id, time.time(), ev.FAILED, 0.0, None,
+                                     {"message": f"not run: {reason}"}).to_dict())
+        history.close()
+        if history.problem:
+            self.notify(f"{job.name}: warning: {history.problem}")
 
     async def _shutdown(self) -> None:
         running = [job for job in self.jobs if job.running]
@@ -170,6 +195,11 @@ class Scheduler:
             for future in watched:
                 future.cancel()
             await asyncio.wait(watched)
+
+
+def _where(diag) -> str:
+    """`Config.toml:1:5: message` for a diagnostic that has a place, else its message."""
+    return f"{diag.location()}: {diag.message}" if diag.file and diag.line else diag.message
 
 
 def _show(when: datetime) -> str:

@@ -39,7 +39,7 @@ class _Dispatcher:
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "") or "/"
         if path == SCIM_PATH or path.startswith(SCIM_PATH + "/"):
-            self.sandbox._count_request()
+            self.sandbox._count_request(environ.get("REQUEST_METHOD", ""), path)
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "").rstrip("/") + SCIM_PATH
             environ["PATH_INFO"] = path[len(SCIM_PATH):]
             return self.scim_app(environ, start_response)
@@ -91,6 +91,7 @@ class Sandbox:
         self._store = TokenStore(clock)
         self._lock = threading.Lock()
         self._requests = 0
+        self._writes = 0
         self._server = None
         self._thread: threading.Thread | None = None
         self.storage = None  # scim2-server's InMemoryStorage, once started
@@ -106,12 +107,19 @@ class Sandbox:
         return self._requests
 
     @property
+    def writes(self) -> int:
+        """SCIM write requests received: POST, PUT, PATCH and DELETE, less POST /.search (a read)."""
+        return self._writes
+
+    @property
     def tokens_issued(self) -> int:
         return self._store.issued
 
-    def _count_request(self) -> None:
+    def _count_request(self, method: str, path: str) -> None:
+        write = method in ("POST", "PUT", "PATCH", "DELETE") and not path.endswith("/.search")
         with self._lock:
             self._requests += 1
+            self._writes += write
 
     def revoke_all_tokens(self) -> None:
         """Forget every issued token: the next SCIM request with one of them gets 401."""

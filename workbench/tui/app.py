@@ -4,34 +4,39 @@ Layout: header (project name); the project tree on the left; the selected item's
 centre (a flow, a connection form, the Configurations pane, or the overview); the Output panel of
 runs (run_actions.py) and the problems list under it; the footer with the keys that apply.
 
-Data flows one way: the files are read into an `Outline` (first paint, no pydantic), the store is
-loaded in a worker, every edit goes through `apply_edit` (a worker calling the ProjectStore API),
-and the views are rebuilt from the store's data afterwards. Diagnostics run in a worker too.
+Data flows one way: the first paint shows `workbench.project.view.ProjectView.read` (no pydantic),
+the store is loaded in a worker, every edit goes through `apply_edit` (a worker calling the
+ProjectStore API), and the views show `ProjectView.of(store)` afterwards. Diagnostics run in a worker too.
 The I/O lives in project_io.py and the step editing in step_actions.py (mixins of the app).
 """
 
 from __future__ import annotations
 
 import os
-import threading
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
+from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Static
 
+from workbench.project.address import StepAddress
 from workbench.tui.errors import guarded
 from workbench.tui.issues import Issues, locate
 from workbench.tui.messages import ConfigurableRequested, InsertStepRequested, ItemChosen, ProblemChosen
-from workbench.tui.outline import PROJECT_FILE, Outline
+from workbench.project.session import ProjectSession
+from workbench.runtime.controller import RunController
 from workbench.tui.project_io import ProjectIO
 from workbench.tui.run_actions import RunActions
+from workbench.tui.run_feed import RunFeed
 from workbench.tui.step_actions import StepActions
+from workbench.tui.typeahead import TypeAhead
 from workbench.tui.widgets.project_tree import ProjectTree
 
 if TYPE_CHECKING:
@@ -59,14 +64,19 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         Binding("g,f4", "open_configurations", "Config", id="open-configurations"),
         Binding("k,f6", "check", "Check", id="check-project", show=False),
         Binding("r,f5", "run_entry", "Run", id="run-entry"),
-        Binding("escape,ctrl+c", "cancel_run", "Cancel run", id="cancel-run", priority=True),  # while a run goes
+        Binding("escape,ctrl+c", "cancel_run", "Cancel", id="cancel-run", priority=True),  # while a run goes
         Binding("h", "run_history", "History", id="run-history", show=False),
         Binding("e", "toggle_http", "HTTP", id="toggle-http", show=False),
         Binding("o", "toggle_output", "Output", id="toggle-output", show=False),
         Binding("p,f8", "toggle_problems", "Problems", id="toggle-problems", show=False),
         Binding("ctrl+r", "reload", "Reload", id="reload", show=False),
-        Binding("q", "quit", "Quit", id="quit", show=False),
+        Binding("q", "request_quit", "Quit", id="quit", show=False),
     ]
+    # What a key must never do from inside a form or a modal: these change the project, start or
+    # stop runs, or leave the form (ctrl+q still quits, and asks about unsaved changes).
+    FORM_BLOCKED = frozenset({"add_connection", "add_entry", "open_configurations", "check", "run_entry",
+                              "run_history", "toggle_http", "toggle_output", "toggle_problems", "reload",
+                              "request_quit", "add_step", "delete_item"})
 
     def __init__(self, root: Path | str = ".", *, env: Mapping[str, str] | None = None,
                  shown_path: str | None = None, poll_seconds: float = POLL_SECONDS,
@@ -74,48 +84,61 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
                  run_format: RunFormat | None = None) -> None:
         super().__init__()
         self.animation_level = "none"  # users are often on SSH
+        # A run's engine thread holds the GIL in 5 ms slices by default: keys would wait 100 ms
+        # and more behind a busy foreach. 1 ms slices keep the UI thread answering.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.started = time.perf_counter()
-        self.root = Path(root).resolve()
+        # The app's state outside Textual: the project (load, reload, edit, check) and the runs.
+        self.project_session = ProjectSession(root, env=os.environ if env is None else env, memory=memory)
+        self.run_controller = RunController(self.project_session)
+        self.run_feed = RunFeed(self.run_format if run_format is None else run_format)
+        self.drain_timer: Any = None  # takes the run feed's events in batches while runs go
+        self.root = self.project_session.root
         self.shown_path = shown_path or str(root)
-        self.env = os.environ if env is None else env
-        self.memory = dict(memory or {})  # in-process values that rank like --set (the demo's sandbox)
+        self.env = self.project_session.env
+        self.memory = self.project_session.memory  # in-process values that rank like --set (the demo's)
         self.memory_source = memory_source  # how the Configurations pane names their source
         if run_format is not None:
             self.run_format = run_format  # tests mask times, durations and ids
         self.poll_seconds = poll_seconds
-        self.store: Any = None  # workbench.project.store.ProjectStore, once loaded
-        self.has_project = (self.root / PROJECT_FILE).is_file()
-        self.outline = Outline.read(self.root, self.env, self.memory) if self.has_project else Outline(name=self.root.name)
+        self.project_view = self.project_session.view()  # the files, until the store has loaded
         self.issues = Issues()
         self.specs: dict[str, Any] | None = None  # connector id -> ConnectorSpec
         self.search_index: Any = None
         self.catalogue_error = ""
         self.current: tuple[str, str] = ("", "")  # what the centre shows
         self.internal_errors: list[BaseException] = []  # reported by `guarded`; tests assert none
-        self.lock = threading.Lock()  # one store operation at a time
-        self.loaded = threading.Event()
         self._after_catalogue: list[Callable[[], Any]] = []
+        self._after_load: list[Callable[[], Any]] = []
+        self._loaded_once = False
         self._disk_warned = False
         self._announce_check = False
         self.views_ready = False
         self._browse: Any = None  # the timer of a pending tree-cursor change
+        self.typeahead = TypeAhead(self)  # keys in a burst wait for the previous key's effects
+
+    @property
+    def store(self) -> Any:
+        """The loaded ProjectStore, or None (the session owns it)."""
+        return self.project_session.store
 
     # -- layout --------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         # The first paint is the tree; the centre views are mounted right after it (on_ready).
-        yield Static(self.outline.name, id="header")
+        yield Static(self.project_view.name, id="header")
         with Horizontal(id="main"):
             yield ProjectTree(id="project-tree")
             yield Vertical(id="centre")
         yield Footer()
 
     async def _mount_views(self) -> None:
+        from workbench.tui.widgets.connection_view import ConnectionView
         from workbench.tui.widgets.flow_view import FlowView
         from workbench.tui.widgets.output_panel import OutputPanel
         from workbench.tui.widgets.overview import Overview
         from workbench.tui.widgets.problems import ProblemsList
 
-        switcher = ContentSwitcher(Overview(id="overview"), FlowView(id="flow"), Container(id="connection-view"),
+        switcher = ContentSwitcher(Overview(id="overview"), FlowView(id="flow"), ConnectionView(id="connection-view"),
                                    Container(id="config-view"), initial="overview", id="view")
         output = OutputPanel(id="output-panel")
         output.display = False  # until a run starts
@@ -135,13 +158,20 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         return self.query_one("#problems")  # type: ignore[return-value]
 
     def _show_title(self) -> None:
-        self.title = self.outline.name
-        self.query_one("#header", Static).update(self.outline.name)
+        self.title = self.project_view.name
+        self.query_one("#header", Static).update(self.project_view.name)
 
     def on_mount(self) -> None:
+        from workbench.tui.keymap import load_keymap
+
+        keymap, problem = load_keymap(self.env)
+        if keymap:
+            self.set_keymap(keymap)
+        if problem:
+            self.notify(problem, title="Keymap", severity="warning", timeout=8)
         self._show_title()
-        self.tree.show(self.outline, self.issues)
-        first_entry = next(iter(self.outline.entrypoints), "")
+        self.tree.show(self.project_view, self.issues)
+        first_entry = next(iter(self.project_view.entrypoints), "")
         self.current = ("entrypoints", first_entry) if first_entry else ("", "")
         if first_entry:
             self.tree.select_ref(("entrypoints", first_entry, ""), quiet=True)
@@ -151,13 +181,33 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         self.log.info(f"first screen in {(time.perf_counter() - self.started) * 1000:.0f} ms")
         await self._mount_views()
         self.show_item(*self.current, refresh=True)
-        if self.has_project:
+        if self.project_session.exists:
             self._load_store()
         else:
             from workbench.tui.screens.create_project import CreateProjectScreen
 
             self.push_screen(CreateProjectScreen(self.shown_path, self.root.name), self._create_project)
         self.set_interval(self.poll_seconds, self._poll_disk, name="watch-files")
+
+    async def on_event(self, event: events.Event) -> None:
+        if TypeAhead.applies(event):
+            if self.typeahead.hold(event):
+                return
+            await super().on_event(event)
+            self.typeahead.handled()
+            return
+        await super().on_event(event)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":  # Textual's saves to ~/Downloads and does not say so
+                command = SystemCommand("Screenshot", "Save an SVG screenshot in the current folder",
+                                        lambda: self.set_timer(0.1, self.action_save_screenshot))
+            yield command
+
+    def action_save_screenshot(self) -> None:
+        path = self.save_screenshot(path=str(Path.cwd()))
+        self.notify(f"saved to {path}", title="Screenshot", timeout=6)
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if self.is_headless and hasattr(event.widget, "cursor_blink"):
@@ -167,19 +217,19 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def refresh_views(self) -> None:
         """Rebuild the tree and the centre from the store's data (after a load or an edit)."""
         if self.store is not None:
-            self.outline = Outline.from_store(self.store, self.env, self.memory)
+            self.project_view = self.project_session.view()
         self._show_title()
-        self.tree.show(self.outline, self.issues)
+        self.tree.show(self.project_view, self.issues)
         if not self.views_ready:
             return
         section, name = self.current
-        if section and name and name not in getattr(self.outline, section) and name != "<new>":
+        if section and name and name not in getattr(self.project_view, section) and name != "<new>":
             section, name = section, ""  # it was removed or renamed
         self.show_item(section, name, refresh=True)
 
     def op_label(self, call: str) -> str:
         connection, _, operation = call.partition(".")
-        decl = self.outline.connections.get(connection, {})
+        decl = self.project_view.connections.get(connection, {})
         spec = (self.specs or {}).get(str(decl.get("connector")))
         op = spec.operations.get(operation) if spec else None
         return op.label if op else ""
@@ -203,13 +253,13 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def _show(self, section: str, name: str, focus: bool, *, refresh: bool = False, force: bool = False) -> None:
         switcher = self.query_one("#view", ContentSwitcher)
         self.current = (section, name)
-        if section == "entrypoints" and name in self.outline.entrypoints:
-            self.flow.show(name, self.outline, self.issues, self.op_label)
+        if section == "entrypoints" and name in self.project_view.entrypoints:
+            self.flow.show(name, self.project_view, self.issues, self.op_label)
             self.show_run_status(name, fresh=True)
             switcher.current = "flow"
             if focus:
                 self.call_after_refresh(self.flow.focus_first)
-        elif section == "connections" and name in self.outline.connections:
+        elif section == "connections" and name in self.project_view.connections:
             self._show_connection(name, focus, force=force)
             switcher.current = "connection-view"
         elif section == "configurables":
@@ -219,7 +269,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             switcher.current = "connection-view"
         else:
             self.current = (section, "")
-            self.query_one("#overview").show(self.outline, section)  # type: ignore[attr-defined]
+            self.query_one("#overview").show(self.project_view, section)  # type: ignore[attr-defined]
             switcher.current = "overview"
         if not refresh and name and name != "<new>":
             self.tree.select_ref((section, name, ""), quiet=True)
@@ -245,16 +295,17 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
 
     # -- connections --------------------------------------------------------------------------
     @property
-    def connection_form(self):
-        from workbench.tui.widgets.connection_form import ConnectionForm
+    def connection_view(self):
+        return self.query_one("#connection-view")
 
-        found = self.query("#connection-view ConnectionForm")
-        return found.first(ConnectionForm) if found else None
+    @property
+    def connection_form(self):
+        return self.connection_view.form if self.views_ready else None
 
     def _show_connection(self, name: str, focus: bool, *, force: bool = False) -> None:
-        raw = self.outline.connections.get(name, {})
-        view = self.query_one("#connection-view", Container)
-        form = self.connection_form
+        raw = self.project_view.connections.get(name, {})
+        view = self.connection_view
+        form = view.form
         if form is not None and form.original == name and not force:
             fresh = {k: v for k, v in raw.items() if k != "connector"}
             if form.values == fresh or form.is_dirty:  # up to date, or keep the person's edits
@@ -262,16 +313,14 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
                     form.focus_first()
                 return
         if self.specs is None:
-            view.remove_children()
-            view.mount(Static("loading connectors…", classes="placeholder"))
+            view.show_note("loading connectors…")
             if self._reshow not in self._after_catalogue:
                 self._after_catalogue.append(self._reshow)
             return
         spec = self.specs.get(str(raw.get("connector")))
-        view.remove_children()
         if spec is None:
-            view.mount(Static(f"✗ unknown connector {raw.get('connector')!r} for {name}. "
-                              f"Fix it in workbench.toml.", classes="placeholder error"))
+            view.show_note(f"✗ unknown connector {raw.get('connector')!r} for {name}. Fix it in workbench.toml.",
+                           classes="placeholder error")
             return
         self._mount_form(spec, name, raw, focus)
 
@@ -281,13 +330,9 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def _mount_form(self, spec: Any, name: str | None, raw: dict[str, Any], focus: bool) -> None:
         from workbench.tui.widgets.connection_form import ConnectionForm
 
-        view = self.query_one("#connection-view", Container)
-        view.remove_children()
-        form = ConnectionForm(spec, name, raw, taken=set(self.outline.connections),
-                              configurables=tuple(self.outline.configurables))
-        view.mount(form)
-        if focus:
-            self.call_after_refresh(form.focus_first)
+        form = ConnectionForm(spec, name, raw, taken=set(self.project_view.connections),
+                              configurables=tuple(self.project_view.configurables))
+        self.connection_view.show_form(form, focus)
 
     def new_connection(self, spec: Any) -> None:
         """After the palette: an empty form for this connector in the centre."""
@@ -299,13 +344,12 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
 
     def discard_connection_form(self, form: Any) -> None:
         def discard() -> None:
-            form.initial = form.snapshot()
             target = ("connections", form.original) if form.original else ("", "")
-            self.query_one("#connection-view", Container).remove_children()
+            self.connection_view.clear()  # its drafts (configurables made in it) go with it
             self._show(*target, focus=False, force=True)
             self.tree.focus()
 
-        if form.is_dirty and not form.is_new:
+        if form.is_dirty:  # new or not: every form with changes asks
             self._confirm_discard(discard)
         else:
             discard()
@@ -327,19 +371,11 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             pane = ConfigPane(id="config-pane")
             view.mount(pane)
         if self.store is None:
-            self._after_load(lambda: self._show_config(name, focus))
+            self._after_load.append(lambda: self._show_config(name, focus))  # run by on_store_loaded
             return
-        pane.call_after_refresh(pane.show, self.store.resolve_config(env=self.env, memory=self.memory), name or None)
+        pane.call_after_refresh(pane.show, self.project_session.resolve_config(), name or None)
         if focus:
             pane.call_after_refresh(pane.focus_table)
-
-    def _after_load(self, callback: Callable[[], Any]) -> None:
-        def wait() -> None:
-            if self.store is not None:
-                callback()
-            else:
-                self.set_timer(0.05, wait)
-        self.set_timer(0.05, wait)
 
     # -- actions ----------------------------------------------------------------------------------
     @guarded
@@ -364,7 +400,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             if name:
                 self.show_item("entrypoints", name, focus=True)
 
-        self.push_screen(EntryPointScreen(set(self.outline.entrypoints)), created)
+        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints)), created)
 
     @guarded
     def action_add_step(self) -> None:
@@ -374,7 +410,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             return
         if self.current != ("entrypoints", entry):
             self.show_item("entrypoints", entry)
-        address = self.flow.insert_address() if self.flow.current else f"steps.{len(self.outline.steps(entry))}"
+        address = self.flow.insert_address() if self.flow.current else str(StepAddress.top(len(self.project_view.steps(entry))))
         self.post_message(InsertStepRequested(entry, address))
 
     def action_open_configurations(self) -> None:
@@ -391,6 +427,21 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def action_toggle_problems(self) -> None:
         if not self.problems.toggle():
             self.tree.focus()
+
+    def form_open(self) -> bool:
+        """A modal is up, or a connection form is new, edited or has the focus."""
+        if len(self.screen_stack) > 1:
+            return True
+        form = self.connection_form
+        return form is not None and (form.is_new or form.is_dirty or form.has_focus_within)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.FORM_BLOCKED and self.form_open():
+            return False
+        return super().check_action(action, parameters)
+
+    async def action_request_quit(self) -> None:
+        await self.action_quit()
 
     async def action_quit(self) -> None:
         """Quit; with unsaved form changes, ask first."""
@@ -414,7 +465,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         section, name = self.current
         if section == "entrypoints" and name:
             return name
-        entries = list(self.outline.entrypoints)
+        entries = list(self.project_view.entrypoints)
         return entries[0] if len(entries) == 1 else ""
 
     @guarded
@@ -427,23 +478,35 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         self.start_run(entry)  # run_actions.py
 
     @guarded
-    def action_new_configurable(self, bind: Callable[[str], Any] | None = None, suggestion: str = "",
-                                type: str = "string", secret: bool = False, description: str = "") -> None:
+    def action_new_configurable(self) -> None:
+        """From the Configurations pane: declared at once."""
         from workbench.tui.screens.configurable_form import ConfigurableScreen
 
         def created(name: str | None) -> None:
-            if name and bind is not None:
-                bind(name)
-            elif name:
+            if name:
                 self.show_item("configurables", name, focus=True)
 
-        self.push_screen(ConfigurableScreen(set(self.outline.configurables), suggestion, type, secret, description),
-                         created)
+        self.push_screen(ConfigurableScreen(set(self.project_view.configurables)), created)
 
+    @guarded
     def on_configurable_requested(self, message: ConfigurableRequested) -> None:
+        """From a form's field: a draft, declared when that form is saved."""
+        from workbench.tui.screens.configurable_form import ConfigurableScreen
+
         message.stop()
-        self.action_new_configurable(message.bind, message.suggestion, message.type, message.secret,
-                                     message.description)
+        field = message.field
+        form = next((node for node in field.ancestors_with_self if hasattr(node, "drafts")), None)
+        taken = set(self.project_view.configurables) | set(form.drafts if form is not None else ())
+
+        def created(draft) -> None:
+            if draft is None:
+                return
+            if form is not None:
+                form.drafts[draft.name] = draft
+            field.bind(draft.name)
+
+        self.push_screen(ConfigurableScreen(taken, message.suggestion, message.type, message.secret,
+                                            message.description, draft=True), created)
 
     def on_problem_chosen(self, message: ProblemChosen) -> None:
         item, address = locate(message.diagnostic)

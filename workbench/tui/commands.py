@@ -28,7 +28,7 @@ class WorkbenchCommands(Provider):
         app = self.app
         for name, action, help_text in APP_COMMANDS:
             yield name, partial(app.run_action, action), help_text
-        outline = getattr(app, "outline", None)
+        outline = getattr(app, "project_view", None)
         if outline is None:
             return
         for entry in outline.entrypoints:

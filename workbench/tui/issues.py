@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from workbench.tui.outline import CONFIG_FILE, key_parts, step_address
 
 ItemKey = tuple[str, str]  # ("connections" | "entrypoints" | "configurables", name)
 
@@ -45,14 +44,9 @@ class Issues:
 
 
 def locate(diag: Any) -> tuple[ItemKey | None, str | None]:
-    """(tree item, step address) a diagnostic is about, from its file and key path."""
-    parts = key_parts(diag.key or "")
-    if diag.file == CONFIG_FILE:
-        return (("configurables", str(parts[0])) if parts else None), None
-    if len(parts) >= 2 and parts[0] in ("connections", "entrypoints", "configurables"):
-        item = (str(parts[0]), str(parts[1]))
-        return item, step_address(parts[2:]) if parts[0] == "entrypoints" else None
-    return None, None
+    """(tree item, step address string) a diagnostic is about."""
+    item, address = diag.about()
+    return item, None if address is None else str(address)
 
 
 def worst(diagnostics: list[Any]) -> str | None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
@@ -31,20 +30,6 @@ class DiagnosticsReady(Message):
     diagnostics: list[Any]
 
 
-@dataclass
-class EditApplied(Message):
-    what: str
-    result: Any = None
-    then: Callable[[Any], None] | None = None
-
-
-@dataclass
-class EditFailed(Message):
-    what: str
-    error: str
-    on_error: Callable[[str], None] | None = None
-
-
 # -- widgets -> app ------------------------------------------------------------------------------
 @dataclass
 class ItemChosen(Message):
@@ -66,7 +51,7 @@ class ItemDeleteRequested(Message):
 @dataclass
 class InsertStepRequested(Message):
     entry: str
-    address: str  # where the new step goes, e.g. "steps.1" or "onError.0"
+    address: str  # a StepAddress string: where the new step goes, e.g. "1" or "onError.0"
 
 
 @dataclass
@@ -100,14 +85,13 @@ class ProblemChosen(Message):
 
 @dataclass
 class ConfigurableRequested(Message):
-    """A form field asked for `+ New configurable`; `bind(name)` binds it afterwards."""
+    """A form field asked for `+ New configurable` (ctrl+g); the app binds `field` to it."""
 
-    bind: Callable[[str], None]
+    field: Any  # the FieldRow or PayloadRow that asked: it has .bind(name)
     suggestion: str = ""
     type: str = "string"
     secret: bool = False
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 # -- runs (run_actions.py) -------------------------------------------------------------------------
@@ -115,7 +99,7 @@ class ConfigurableRequested(Message):
 class RunRefused(Message):
     """The run did not start: preflight found errors (e.g. missing values)."""
 
-    session: Any  # run_actions.RunSession
+    session: Any  # workbench.runtime.controller.RunSession
     diagnostics: list[Any]
 
 
@@ -137,5 +121,6 @@ class RunsListed(Message):
 @dataclass
 class ReplayLoaded(Message):
     run_id: str
+    session: Any  # workbench.runtime.controller.RunSession, None when it could not be read
     events: list[dict[str, Any]]
     error: str = ""

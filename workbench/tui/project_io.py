@@ -1,11 +1,14 @@
 """The app's I/O with the project, in workers: load the store and the connector catalogue, run the
-diagnostics, apply edits through the ProjectStore API, and reload when the files change on disk.
+diagnostics, apply edits, and reload when the files change on disk. The work itself is the
+`ProjectSession`'s (workbench.project.session); these are WorkbenchApp's handlers for it.
 
-A mixin of WorkbenchApp: results come back as messages (messages.py) handled here.
+Worker results come back as Messages that carry data (messages.py). An edit's follow-up (`then`)
+stays in the coroutine that awaits the edit, never in a message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -14,28 +17,19 @@ from textual import work
 
 from workbench.tui.errors import describe, guarded
 from workbench.tui.issues import Issues
-from workbench.tui.messages import (
-    CatalogueLoaded,
-    DiagnosticsReady,
-    EditApplied,
-    EditFailed,
-    LoadFailed,
-    StoreLoaded,
-)
-from workbench.tui.outline import PROJECT_FILE, Outline
+from workbench.tui.messages import CatalogueLoaded, DiagnosticsReady, LoadFailed, StoreLoaded
 
 
 class ProjectIO:
-    """Mixed into WorkbenchApp (uses its root, env, store, lock and views)."""
+    """WorkbenchApp's project handlers; the state is the app's `project_session`."""
+
+    project_session: Any  # workbench.project.session.ProjectSession
 
     # -- workers -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load_store(self) -> None:
         try:
-            from workbench.project.store import ProjectStore
-
-            with self.lock:
-                store = ProjectStore.open(self.root)
+            store = self.project_session.load()
         except Exception as error:  # noqa: BLE001 - shown, never fatal
             self.post_message(LoadFailed(describe(error)))
             return
@@ -44,12 +38,11 @@ class ProjectIO:
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
     def _reload_store(self) -> None:
         try:
-            with self.lock:
-                self.store.reload()
+            self.project_session.reload()
         except Exception as error:  # noqa: BLE001
             self.post_message(LoadFailed(describe(error)))
             return
-        self.post_message(StoreLoaded(self.store))
+        self.post_message(StoreLoaded(self.project_session.store))
 
     @work(thread=True, exclusive=True, group="catalogue", exit_on_error=False)
     def _load_catalogue(self) -> None:
@@ -65,51 +58,52 @@ class ProjectIO:
 
     @work(thread=True, exclusive=True, group="check", exit_on_error=False)
     def _check(self) -> None:
-        if self.store is None:
+        if not self.project_session.loaded:
             return
         try:
-            from workbench.project.diagnostics import check
-
-            with self.lock:
-                diagnostics = check(self.store, env=self.env, memory=self.memory)
+            diagnostics = self.project_session.check()
         except Exception as error:  # noqa: BLE001
             self.post_message(LoadFailed(f"check failed: {describe(error)}"))
             return
         self.post_message(DiagnosticsReady(diagnostics))
 
-    @work(thread=True, group="edit", exit_on_error=False)
-    def _run_edit(self, what: str, change: Callable[[Any], Any], then, on_error) -> None:
-        self.loaded.wait(timeout=30)
-        if self.store is None:
-            self.post_message(EditFailed(what, "the project is not loaded", on_error))
-            return
-        try:
-            with self.lock:
-                if self.store.changed_on_disk():
-                    self.store.reload()  # apply the edit on top of what is on disk now
-                result = change(self.store)
-        except Exception as error:  # noqa: BLE001 - EditError, ProjectFileError, OSError...
-            self.post_message(EditFailed(what, describe(error), on_error))
-            return
-        self.post_message(EditApplied(what, result, then))
-
     def apply_edit(self, what: str, change: Callable[[Any], Any], *, then: Callable[[Any], Any] | None = None,
                    on_error: Callable[[str], Any] | None = None) -> None:
-        """Run `change(store)` in a worker; then refresh the views and call `then(result)`.
+        """Run `change(store)` in a thread; then refresh the views and call `then(result)`.
         Errors (EditError has a clear message) are notified, and passed to `on_error`."""
-        self._run_edit(what, change, then, on_error)
+        self.run_worker(self._edit(what, change, then, on_error), group="edit", exit_on_error=False)
+
+    async def _edit(self, what: str, change: Callable[[Any], Any], then, on_error) -> None:
+        try:
+            result = await asyncio.to_thread(self.project_session.edit, change)
+        except Exception as error:  # noqa: BLE001 - EditError, ProjectFileError, OSError...
+            message = describe(error)
+            self.notify(message, title=f"Could not {what}", severity="error", timeout=8)
+            if on_error is not None:
+                on_error(message)
+            return
+        self._edited(result, then)
+
+    @guarded
+    def _edited(self, result: Any, then: Callable[[Any], Any] | None) -> None:
+        self.refresh_views()
+        self._check()
+        if then is not None:
+            then(result)
 
     # -- worker results ---------------------------------------------------------------------------
     def on_store_loaded(self, message: StoreLoaded) -> None:
-        first_load = self.store is None
-        self.store = message.store
-        self.loaded.set()
+        first_load = not self._loaded_once
+        self._loaded_once = True
         self._disk_warned = False
         self.refresh_views()
         if first_load:
             self.log.info(f"project loaded in {(time.perf_counter() - self.started) * 1000:.0f} ms")
             if self.specs is None:
                 self._load_catalogue()
+        pending, self._after_load = self._after_load, []
+        for callback in pending:
+            callback()
         self._check()
 
     def on_load_failed(self, message: LoadFailed) -> None:
@@ -137,30 +131,9 @@ class ProjectIO:
             self.notify(f"{errors} error(s), {warnings} warning(s)" if errors or warnings else "no problems",
                         title="Check", severity=severity, timeout=4)
 
-    @guarded
-    def on_edit_applied(self, message: EditApplied) -> None:
-        self.refresh_views()
-        self._check()
-        if message.then is not None:
-            message.then(message.result)
-
-    def on_edit_failed(self, message: EditFailed) -> None:
-        self.notify(message.error, title=f"Could not {message.what}", severity="error", timeout=8)
-        if message.on_error is not None:
-            message.on_error(message.error)
-
     # -- files changed on disk ---------------------------------------------------------------------
     def _poll_disk(self) -> None:
-        store = self.store
-        if store is None or not self.lock.acquire(blocking=False):
-            return  # not loaded yet, or an edit is being written
-        try:
-            changed = store.changed_on_disk()
-        except Exception:  # noqa: BLE001 - a vanished folder, permissions: try again later
-            return
-        finally:
-            self.lock.release()
-        if not changed:
+        if not self.project_session.changed_on_disk():
             return
         dirty = self.dirty_forms()
         if dirty:
@@ -189,11 +162,11 @@ class ProjectIO:
         if not answer:
             return
         from workbench.project.scaffold import scaffold
+        from workbench.project.view import PROJECT_FILE
 
         name, description = answer
         scaffold(self.root, name=name, description=description)
-        self.has_project = True
-        self.outline = Outline.read(self.root, self.env, self.memory)
+        self.project_view = self.project_session.view()
         self.refresh_views()
         self._load_store()
         self.notify(f"created {PROJECT_FILE}", timeout=3)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-YIELD_EVERY = 100  # events between two GIL releases by the sink (see RunFeed.push)
 
 # What changes between two identical runs: run ids, the sandbox's user ids, loopback ports.
 _VOLATILE = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b|\b[0-9a-f]{32}\b|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b"
@@ -82,7 +81,6 @@ class RunFeed:
 
         self.lines = EventLines(verbose=True, duration=self.format.duration)
         self._second, self._stamp = -1, ""  # the last second's stamp: one strftime per second
-        self._pushed = 0
 
     def sink(self, session: Any) -> Callable[[Any], None]:
         """The engine's sink for one session (called on the engine's thread)."""
@@ -104,11 +102,6 @@ class RunFeed:
         except Exception as error:  # noqa: BLE001 - the sink must never break the run
             lines = (f"{data.get('event')}: cannot show it ({type(error).__name__}: {error})",)
         self.items.append(FeedItem(session, data, lines, data.get("event") == "http.exchange"))
-        self._pushed += 1
-        if self._pushed % YIELD_EVERY == 0:
-            # Steps without I/O never release the GIL, and the UI thread would then get it only in
-            # 5 ms slices: keys took 150 ms. A sleep(0) now and then hands it over (keys: ~20 ms).
-            time.sleep(0)
 
     def push_all(self, session: Any, events: Iterable[Any]) -> None:
         for event in events:

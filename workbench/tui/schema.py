@@ -9,156 +9,22 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-import typing
-from dataclasses import dataclass, field
 from typing import Any
 
-MISSING: Any = object()
+from workbench.connectors.introspect import MISSING, FieldSpec, Variant, fields_of
+
+__all__ = ["MISSING", "FieldSpec", "Variant", "fields_of"]  # the form descriptions, from the connectors' schemas
+
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-@dataclass
-class Variant:
-    tag: str
-    label: str
-    fields: list[FieldSpec]
+def placeholder(spec: FieldSpec) -> str:
+    """What an empty input shows: "required", or the default."""
+    if spec.default is MISSING or spec.default in (None, [], {}):
+        return "required" if spec.required else ""
+    return f"default: {to_text(spec, spec.default)}"
 
 
-@dataclass
-class FieldSpec:
-    key: str
-    kind: str  # text | integer | number | boolean | choice | list | mapping | any | model | union
-    required: bool = False
-    default: Any = MISSING
-    description: str = ""
-    secret: bool = False
-    choices: tuple[str, ...] = ()
-    item_kind: str = "any"  # the kind of a list's items
-    children: list[FieldSpec] = field(default_factory=list)  # a nested model
-    variants: list[Variant] = field(default_factory=list)  # a discriminated union
-    discriminator: str = "type"
-    skeleton: Any = None  # for a mapping: the keys a new value usually has (json_schema_extra)
-
-    @property
-    def is_scalar(self) -> bool:
-        return self.kind not in ("model", "union")
-
-    def placeholder(self) -> str:
-        if self.default is MISSING or self.default in (None, [], {}):
-            return "required" if self.required else ""
-        return f"default: {to_text(self, self.default)}"
-
-    @property
-    def config_type(self) -> str:
-        """The configurable type that fits this field."""
-        if self.kind == "list":
-            return "int[]" if self.item_kind == "integer" else "string[]"
-        return {"integer": "int", "number": "float", "boolean": "boolean"}.get(self.kind, "string")
-
-
-def fields_of(model: Any) -> list[FieldSpec]:
-    out = []
-    for name, info in model.model_fields.items():
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        spec = _spec_for(info.annotation, info.alias or name, info.metadata)
-        spec.required = info.is_required()
-        spec.description = (info.description or "").strip()
-        spec.secret = spec.secret or bool(extra.get("secret"))
-        spec.skeleton = extra.get("skeleton")
-        if not spec.required:
-            spec.default = _default_of(info)
-        out.append(spec)
-    return out
-
-
-def _default_of(info: Any) -> Any:
-    from pydantic import BaseModel
-    from pydantic_core import PydanticUndefined
-
-    default = info.default
-    if default is PydanticUndefined and info.default_factory is not None:
-        try:
-            default = info.default_factory()
-        except TypeError:
-            return MISSING
-    if isinstance(default, BaseModel):
-        return default.model_dump(mode="json", by_alias=True)
-    return MISSING if default is PydanticUndefined else default
-
-
-def _spec_for(annotation: Any, key: str, metadata: list | None = None) -> FieldSpec:
-    from pydantic import BaseModel, SecretStr
-
-    discriminator = next((m.discriminator for m in metadata or () if getattr(m, "discriminator", None)), None)
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is typing.Annotated:
-        inner_meta = [a for a in args[1:]]
-        return _spec_for(args[0], key, list(metadata or []) + inner_meta)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType")):
-        options = [a for a in args if a is not type(None)]
-        if len(options) == 1:
-            return _spec_for(options[0], key, metadata)
-        models = [a for a in options if isinstance(a, type) and issubclass(a, BaseModel)]
-        if models and len(models) == len(options):
-            tag_key = discriminator if isinstance(discriminator, str) else "type"
-            variants = []
-            for m in models:
-                tag = _tag(m, tag_key)
-                variants.append(Variant(tag, _label(m, tag), [f for f in fields_of(m) if f.key != tag_key]))
-            return FieldSpec(key, "union", variants=variants, discriminator=tag_key)
-        return FieldSpec(key, "any")
-    if origin is typing.Literal:
-        return FieldSpec(key, "choice", choices=tuple(str(a) for a in args))
-    if origin in (list, tuple, set, frozenset):
-        item = _spec_for(args[0], key) if args else FieldSpec(key, "any")
-        return FieldSpec(key, "list", item_kind=item.kind if item.is_scalar else "any")
-    if origin is dict:
-        return FieldSpec(key, "mapping")
-    if annotation is SecretStr:
-        return FieldSpec(key, "text", secret=True)
-    if isinstance(annotation, type):
-        if issubclass(annotation, BaseModel):
-            return FieldSpec(key, "model", children=fields_of(annotation))
-        if issubclass(annotation, bool):
-            return FieldSpec(key, "boolean")
-        if issubclass(annotation, int):
-            return FieldSpec(key, "integer")
-        if issubclass(annotation, float):
-            return FieldSpec(key, "number")
-        if issubclass(annotation, str):
-            return FieldSpec(key, "text")
-    return FieldSpec(key, "any")
-
-
-def _tag(model: Any, tag_key: str) -> str:
-    info = model.model_fields.get(tag_key)
-    if info is not None:
-        args = typing.get_args(info.annotation)
-        if typing.get_origin(info.annotation) is typing.Literal and args:
-            return str(args[0])
-        if isinstance(info.default, str):
-            return info.default
-    return model.__name__
-
-
-_KNOWN_LABELS = {
-    "oauth2-client-credentials": "OAuth2 client credentials",
-    "bearer": "Bearer token",
-    "basic": "Basic (user name and password)",
-    "none": "None",
-}
-
-
-def _label(model: Any, tag: str = "") -> str:
-    """A known label, else the docstring's first phrase ("OAuth2 client credentials: ...")."""
-    if tag in _KNOWN_LABELS:
-        return _KNOWN_LABELS[tag]
-    doc = (model.__doc__ or "").strip()
-    first = re.split(r"[:.\n]", doc, maxsplit=1)[0].strip()
-    return first[:1].upper() + first[1:] if first else model.__name__
-
-
-# -- text <-> values ----------------------------------------------------------------------------
 def is_expression(text: str) -> bool:
     return "${" in text
 

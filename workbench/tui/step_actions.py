@@ -14,7 +14,7 @@ from workbench.tui.messages import (
     ItemDeleteRequested,
     MoveStepRequested,
 )
-from workbench.tui.outline import step_kind
+from workbench.project.view import step_kind
 
 
 class StepActions:
@@ -22,11 +22,11 @@ class StepActions:
 
     def _connections_for_panel(self) -> list[tuple[str, Any]]:
         return [(name, (self.specs or {}).get(str(decl.get("connector"))))
-                for name, decl in self.outline.connections.items()]
+                for name, decl in self.project_view.connections.items()]
 
     @guarded
     def on_insert_step_requested(self, message: InsertStepRequested) -> None:
-        if self.specs is None and self.outline.connections:
+        if self.specs is None and self.project_view.connections:
             self._after_catalogue.append(lambda: self.on_insert_step_requested(message))
             return
         from workbench.tui.screens.step_panel import StepPanel
@@ -41,7 +41,7 @@ class StepActions:
 
     @guarded
     def on_edit_step_requested(self, message: EditStepRequested) -> None:
-        step = self.outline.step_at(message.entry, message.address)
+        step = self.project_view.step_at(message.entry, message.address)
         if step is None:
             return
         kind = step_kind(step)
@@ -60,14 +60,14 @@ class StepActions:
         op = None
         if choice[0] == "call":
             connection, _, operation = choice[1].partition(".")
-            decl = self.outline.connections.get(connection, {})
+            decl = self.project_view.connections.get(connection, {})
             spec = (self.specs or {}).get(str(decl.get("connector")))
             op = spec.operations.get(operation) if spec else None
             kind = "call"
         else:
             kind = choice[1]
         screen = StepFormScreen(entry, address, kind, call=choice[1] if kind == "call" else "", op=op, step=step,
-                                configurables=tuple(self.outline.configurables))
+                                configurables=tuple(self.project_view.configurables))
 
         def saved(new_address: str | None) -> None:
             if new_address:
@@ -87,7 +87,7 @@ class StepActions:
         from workbench.tui.screens.confirm import ConfirmScreen
 
         entry, address = message.entry, message.address
-        step = self.outline.step_at(entry, address) or {}
+        step = self.project_view.step_at(entry, address) or {}
         kind = step_kind(step)
         what = f"{step.get('call')}" if kind == "call" else kind
 
@@ -112,7 +112,7 @@ class StepActions:
             if name:
                 self.show_item("entrypoints", name, focus=True)
 
-        self.push_screen(EntryPointScreen(set(self.outline.entrypoints), entry, self.outline.entrypoints.get(entry)),
+        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints), entry, self.project_view.entrypoints.get(entry)),
                          saved)
 
     @guarded

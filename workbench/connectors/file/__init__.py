@@ -26,6 +26,8 @@ class ReadCsvParams(_Model):
     path: str = Field(description="A path inside the project folder, e.g. data/users.csv")
     delimiter: str = Field(",", min_length=1, max_length=1, description="The field delimiter")
     encoding: str = Field("utf-8-sig", description="The text encoding (a BOM is skipped by default)")
+    strict: bool = Field(True, description="Refuse a row whose field count differs from the header's, "
+                         "or a broken quote, naming the line; false pads short rows and drops extra fields")
 
 
 class ReadJsonParams(_Model):
@@ -60,9 +62,11 @@ SPEC = ConnectorSpec(
             OperationSpec(
                 "readCsv",
                 "Read CSV",
-                "Read a CSV file with a header row. Returns a list of objects (all values are text).",
+                "Read a CSV file with a header row. Returns a list of objects (all values are text). A row "
+                "with more or fewer fields than the header is an error naming its line, unless strict = false.",
                 ReadCsvParams,
                 result="list[object]",
+                result_type=list[dict[str, str]],
             ),
             OperationSpec("readJson", "Read JSON", "Read a JSON file. Returns its value.", ReadJsonParams, result="any"),
             OperationSpec(

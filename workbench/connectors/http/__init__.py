@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.connectors.auth import AuthConfig, NoAuthConfig
-from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec
+from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec, http_url
 
 __all__ = ["SPEC", "HttpConnectionConfig", "RequestParams"]
 
@@ -22,17 +22,15 @@ class HttpConnectionConfig(BaseModel):
     baseUrl: str = Field(description="Requests are relative to this URL, e.g. https://api.example.com/v1")
     auth: AuthConfig = Field(default_factory=NoAuthConfig, description="How to authenticate")
     headers: HeaderMap = Field(default_factory=dict, description="Extra headers on every request")
-    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per request")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per request, a deadline for all of it")
     verifyTls: bool = Field(True, description="Verify the server's TLS certificate")
+    maxResponseMiB: float = Field(50, gt=0, le=4096, description="Largest answer body to read, in MiB")
     raiseForStatus: bool = Field(True, description="Fail the operation on a non-2xx answer")
 
     @field_validator("baseUrl")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("baseUrl must start with http:// or https://")
-        return value
+        return http_url(value)
 
 
 class RequestParams(BaseModel):

@@ -4,25 +4,21 @@ Each operation returns `{"status": int, "headers": {name: value}, "body": ...}`:
 lowercased (repeated headers joined with ", "), the body decoded JSON when the content type says
 JSON (or the text parses as JSON under a `+json` type), the text otherwise, None when empty.
 A non-2xx answer raises `HttpError` (a ConnectorError with `status`, and the result as
-`.response`) unless `raiseForStatus` is false.
+`.response`) unless `raiseForStatus` is false. Requests are not retried (a POST may not be
+idempotent); the client, deadline, size limit and reporting are the core's (`httpx_core`).
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
 from typing import Any
+from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
-from workbench.connectors.base import Connection, ConnectorError, ValidationFailed
+from workbench.connectors.base import ConnectorError, ValidationFailed
 from workbench.connectors.http import RequestParams
-from workbench.connectors.urls import safe_url
-
-log = logging.getLogger(__name__)
+from workbench.connectors.httpx_core import HttpxConnection
 
 
 class HttpError(ConnectorError):
@@ -31,11 +27,6 @@ class HttpError(ConnectorError):
     def __init__(self, message: str, *, status: int, detail: str | None, response: dict[str, Any]) -> None:
         super().__init__(message, status=status, detail=detail)
         self.response = response
-
-
-def _excerpt(text: str, limit: int = 200) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def decode_body(response: httpx.Response) -> Any:
@@ -51,40 +42,22 @@ def decode_body(response: httpx.Response) -> Any:
     return response.text
 
 
-class HttpConnection(Connection):
-    transport: httpx.AsyncBaseTransport | None = None  # injectable for tests
+class HttpConnection(HttpxConnection):
+    def base_url(self) -> str:
+        return self.config.baseUrl
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._http: httpx.AsyncClient | None = None
-        self._auth: Any = None
-
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            config = self.config
-            self._auth = config.auth.to_httpx_auth(on_exchange=self._report_token)
-            self._http = httpx.AsyncClient(
-                base_url=config.baseUrl.rstrip("/") + "/",
-                auth=self._auth,
-                headers=config.headers,
-                timeout=config.timeout,
-                verify=config.verifyTls,
-                transport=self.transport,
-            )
-        return self._http
-
-    async def aclose(self) -> None:
-        client, self._http = self._http, None
-        if client is not None:
-            await client.aclose()
-        auth, self._auth = self._auth, None
-        if auth is not None and hasattr(auth, "aclose"):
-            await auth.aclose()
+    def _encode_secrets(self, path: str) -> str:
+        """A secret written into a path is data, not URL structure: percent-encode it, so a `#`,
+        `?` or `../` in it neither cuts the URL (and the secret) into pieces nor changes the target."""
+        for secret in self.redactor.secrets if self.redactor else ():
+            if secret in path and any(c in secret for c in "#?/\\%"):
+                path = path.replace(secret, quote(secret, safe=""))
+        return path
 
     def _url(self, path: str) -> httpx.URL | str:
         """A path relative to baseUrl. An absolute URL is allowed only on baseUrl's origin, so
         the connection's credentials never go to another host."""
-        path = path.strip()
+        path = self._encode_secrets(path.strip())
         if "://" in path or path.startswith("//"):
             target = httpx.URL(path)
             base = httpx.URL(self.config.baseUrl)
@@ -97,16 +70,8 @@ class HttpConnection(Connection):
         return path.lstrip("/")
 
     async def _request(self, method: str, params: Any) -> dict[str, Any]:
-        if not isinstance(params, RequestParams):
-            if isinstance(params, BaseModel):
-                params = params.model_dump(exclude_unset=True)
-            try:
-                params = RequestParams.model_validate(params or {})
-            except PydanticValidationError as exc:
-                first = exc.errors()[0]
-                where = ".".join(str(p) for p in first.get("loc", ()))
-                raise ValidationFailed(f"invalid params: {where}: {first.get('msg')}") from None
-        client = self._client()
+        params = self.params(params, RequestParams)
+        client = self.client()
         url = self._url(params.path)
         headers = dict(params.headers)
         kwargs: dict[str, Any] = {}
@@ -122,18 +87,7 @@ class HttpConnection(Connection):
                     headers["Content-Type"] = "application/json"
         query = {k: v for k, v in params.query.items() if v is not None} or None
         request = client.build_request(method, url, params=query, headers=headers, **kwargs)
-        where = f"{method} {safe_url(request.url)}"
-        started = time.perf_counter()
-        try:
-            response = await client.send(request)
-        except httpx.HTTPError as exc:
-            self._report(method, request.url, None, started)
-            if isinstance(exc, httpx.TimeoutException):
-                raise ConnectorError(f"{where}: timed out (timeout {self.config.timeout:g} s)") from exc
-            if isinstance(exc, httpx.ConnectError):
-                raise ConnectorError(f"{where}: cannot connect ({exc or type(exc).__name__})") from exc
-            raise ConnectorError(f"{where}: {type(exc).__name__}: {exc}") from exc
-        self._report(method, request.url, response.status_code, started)
+        response = await self.send(request)
         headers_out: dict[str, str] = {}
         for key, value in response.headers.multi_items():
             key = key.lower()
@@ -141,24 +95,12 @@ class HttpConnection(Connection):
         result = {"status": response.status_code, "headers": headers_out, "body": decode_body(response)}
         raise_for_status = self.config.raiseForStatus if params.raiseForStatus is None else params.raiseForStatus
         if raise_for_status and not 200 <= response.status_code < 300:
-            detail = _excerpt(response.text) if response.content else None
-            message = f"HTTP {response.status_code} {response.reason_phrase} from {where}"
+            detail = self.excerpt(response.text) if response.content else None
+            message = f"HTTP {response.status_code} {response.reason_phrase} from {self.where(request)}"
             if detail:
                 message += f": {detail}"
             raise HttpError(message, status=response.status_code, detail=detail, response=result)
         return result
-
-    def _report_token(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
-        """Token-endpoint exchanges, reported like the others: without user info in the URL."""
-        if self.on_exchange is not None:
-            self.on_exchange(method, safe_url(url), status, duration_ms)
-
-    def _report(self, method: str, url: httpx.URL, status: int | None, started: float) -> None:
-        if self.on_exchange is not None:
-            try:
-                self.on_exchange(method, safe_url(url), status, (time.perf_counter() - started) * 1000)
-            except Exception:
-                log.exception("on_exchange hook failed")
 
     async def get(self, params: Any) -> dict[str, Any]:
         return await self._request("GET", params)

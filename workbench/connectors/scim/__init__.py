@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.connectors.auth import AuthConfig, NoAuthConfig
-from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec
+from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec, http_url
 
 __all__ = ["SPEC", "ScimConnectionConfig", "RetryConfig"]
 
@@ -31,18 +31,18 @@ class ScimConnectionConfig(_Model):
 
     serviceUrl: str = Field(description="The SCIM base URL, e.g. https://api.asgardeo.io/t/<org>/scim2")
     auth: AuthConfig = Field(default_factory=NoAuthConfig, description="How to authenticate")
-    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per HTTP request")
+    timeout: float = Field(30.0, gt=0, le=600, description="Seconds per HTTP request, a deadline for all of it")
     retry: RetryConfig = Field(default_factory=RetryConfig, description="Retries of safe requests")
     verifyTls: bool = Field(True, description="Verify the server's TLS certificate")
+    maxResponseMiB: float = Field(50, gt=0, le=4096, description="Largest answer body to read, in MiB")
     headers: HeaderMap = Field(default_factory=dict, description="Extra headers on every request")
+    pageSize: int = Field(100, ge=1, le=1000, description="Resources per page when listing them all "
+                          "(capped by the server's filter.maxResults)")
 
     @field_validator("serviceUrl")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("serviceUrl must start with http:// or https://")
-        return value
+        return http_url(value)
 
 
 # -- params ---------------------------------------------------------------------------------
@@ -87,6 +87,43 @@ class CreateGroupParams(CreateParams):
         description="The SCIM Group: displayName is required (schemas is added when missing)",
         json_schema_extra={"skeleton": GROUP_SKELETON},
     )
+
+
+class EnsureParams(_Model):
+    payload: dict[str, Any] = Field(description="The desired resource (schemas is added when missing)")
+    matchOn: str | None = Field(
+        None, description="The attribute that identifies it on the server: userName/displayName by default, "
+        "or externalId, or any attribute path")
+    clearMissing: bool = Field(False, description="A null in the payload clears that attribute")
+
+
+class EnsureUserParams(EnsureParams):
+    payload: dict[str, Any] = Field(
+        description="The desired SCIM User: created when absent, updated when it differs",
+        json_schema_extra={"skeleton": USER_SKELETON},
+    )
+
+
+class EnsureGroupParams(EnsureParams):
+    payload: dict[str, Any] = Field(
+        description="The desired SCIM Group: created when absent, updated when it differs",
+        json_schema_extra={"skeleton": GROUP_SKELETON},
+    )
+
+
+class SyncParams(_Model):
+    desired: list[dict[str, Any]] = Field(description="The resources the server should have in scope (e.g. from a CSV)")
+    scope: str = Field(min_length=1, description='The SCIM filter of the resources this sync manages, e.g. '
+                       '\'externalId pr\': never all of them')
+    matchOn: str | None = Field(None, description="The key shared by source and server (userName/displayName by default)")
+    deprovision: Literal["deactivate", "delete", "none"] = Field(
+        "deactivate", description="What happens to a resource in scope that the source no longer has")
+    maxChanges: int | str | None = Field(
+        None, description='Refuse a plan that changes more than this: a count, or a percentage of those in scope ("10%")')
+    force: bool = Field(False, description="Apply a plan over maxChanges")
+    planOnly: bool = Field(False, description="Compute and return the plan; send no write request")
+    concurrency: int = Field(4, ge=1, le=64, description="Changes applied at once")
+    clearMissing: bool = Field(False, description="A null in a desired resource clears that attribute")
 
 
 class GetParams(_Model):
@@ -163,6 +200,10 @@ class NoParams(_Model):
 # -- operations -------------------------------------------------------------------------------
 
 
+# The payload against its resource schema (scim2-models, imported only when there is one to check).
+_PAYLOAD_CHECKS = "workbench.connectors.scim.payload:param_errors"
+
+
 def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
     lower = kind.lower()
     ops = [
@@ -174,6 +215,16 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             CreateUserParams if kind == "User" else CreateGroupParams,
             result=kind,
             idempotent=False,
+            checks=_PAYLOAD_CHECKS,
+        ),
+        OperationSpec(
+            f"ensure{kind}",
+            f"Ensure {kind}",
+            f"Make the {lower} on the server match the payload, idempotently: created when absent "
+            f"(matched on {key} or matchOn), a minimal PATCH (or PUT without PATCH support) when it "
+            f"differs, nothing when equal. Returns {{status: created|updated|unchanged, changed, resource}}.",
+            EnsureUserParams if kind == "User" else EnsureGroupParams,
+            result="EnsureResult",
         ),
         OperationSpec(f"get{kind}", f"Get {kind}", f"GET /{plural}/<id>. Returns the {lower}.", GetParams, result=kind),
         OperationSpec(
@@ -197,6 +248,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             f"PUT /{plural}/<id> (If-Match when version is given). Returns the {lower}.",
             ReplaceParams,
             result=kind,
+            checks=_PAYLOAD_CHECKS,
         ),
         OperationSpec(
             f"patch{kind}",
@@ -206,6 +258,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             PatchParams,
             result=kind,
             idempotent=False,
+            checks=_PAYLOAD_CHECKS,
         ),
         OperationSpec(
             f"delete{kind}",
@@ -221,6 +274,25 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
 _OPERATIONS: dict[str, OperationSpec] = {
     **_resource_ops("User", "Users", "userName"),
     **_resource_ops("Group", "Groups", "displayName"),
+    "syncUsers": OperationSpec(
+        "syncUsers",
+        "Sync Users",
+        "Reconcile the users in scope with the desired ones: create, update (minimal PATCH), deprovision "
+        "(deactivate or delete), with a maxChanges guard; planOnly returns the plan and writes nothing. "
+        "Returns the report: counts, create, update (with per-attribute changes), deprovision, failed.",
+        SyncParams,
+        result="SyncReport",
+        idempotent=False,
+    ),
+    "syncGroups": OperationSpec(
+        "syncGroups",
+        "Sync Groups",
+        "Reconcile the groups in scope with the desired ones, members added and removed one by one. "
+        "Returns the report, as syncUsers does.",
+        SyncParams,
+        result="SyncReport",
+        idempotent=False,
+    ),
     "bulk": OperationSpec(
         "bulk",
         "Bulk",
@@ -228,6 +300,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         BulkParams,
         result="BulkResponse",
         idempotent=False,
+        checks=_PAYLOAD_CHECKS,
     ),
     "getServiceProviderConfig": OperationSpec(
         "getServiceProviderConfig",

@@ -14,7 +14,8 @@ What the operations return (plain JSON, as the server sent it, so a run can read
   the ListResponse.
 
 Retries (bounded by `retry.attempts` in all, exponential backoff from `retry.backoff`, honouring
-`Retry-After` up to `MAX_RETRY_AFTER` seconds):
+`Retry-After` up to `MAX_RETRY_AFTER` seconds; the loop and the transport-error types are the HTTP
+core's, `workbench.connectors.httpx_core`):
 
 - Any request is retried when it was never sent (connect error, connect/pool timeout) and on 429.
 - Safe requests are also retried after a failure once sent (read/write timeout, dropped
@@ -24,29 +25,36 @@ Retries (bounded by `retry.attempts` in all, exponential backoff from `retry.bac
   but with If-Match a replay after success fails with 412 instead of applying twice.
 - createUser/createGroup are never blindly re-sent: after an ambiguous failure (sent, then a
   timeout/dropped connection/502/503/504) the resource is looked up by `userName`
-  (`displayName`); found → returned (no duplicate), not found → the create is retried (no lost
-  create). A 409 on such a retry is resolved by the same lookup. A failed lookup re-raises the
-  original error: the outcome is unknown and sending again could duplicate.
+  (`displayName`), up to `LOOKUPS` times with backoff, since a server's index may lag behind its
+  writes. Found and created after the first attempt was sent → returned (no duplicate); found but
+  older (judged on the server's clock, from the lookup's Date header) → a 409 uniqueness error,
+  since it existed before and this create did not make it; not found → the create is sent again
+  (no lost create). A 409 on such a retry is resolved by the same lookup. A failed lookup
+  re-raises the original error: the outcome is unknown and sending again could duplicate.
 - bulk and PATCH without `version` are retried only when never sent, or on 429.
 """
 
 from __future__ import annotations
 
-import asyncio
 import email.utils
 import json
 import logging
-import re
 import time
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel
-from pydantic import ValidationError as PydanticValidationError
 
-from workbench.connectors.base import Connection, ConnectorError, ValidationFailed
+from workbench.connectors.base import ConnectorError, ValidationFailed
+from workbench.connectors.httpx_core import (
+    MAX_RETRY_AFTER,
+    RETRY_STATUSES,
+    Ambiguous,
+    HttpxConnection,
+    NotSent,
+    RetryLater,
+    retryable,
+)
 from workbench.connectors.scim import (
     BulkParams,
     CreateParams,
@@ -57,259 +65,29 @@ from workbench.connectors.scim import (
     PatchParams,
     ReplaceParams,
 )
+from workbench.connectors.scim.errors import ScimError, filter_value, scim_error
+from workbench.connectors.scim.reconcile import Reconciler
+from workbench.connectors.scim.payload import (
+    BULK_ID_NEEDED,
+    BULK_REQUEST,
+    LIST_RESPONSE,
+    SCIM_JSON,
+    SEARCH_REQUEST,
+    _Kind,
+    _kind,
+    bulk_data,
+    prepare_patch,
+    prepare_resource,
+)
 from workbench.connectors.urls import safe_url
+
+__all__ = ["MAX_RETRY_AFTER", "ScimConnection", "ScimError", "prepare_resource", "prepare_patch"]
 
 log = logging.getLogger(__name__)
 
-SCIM_JSON = "application/scim+json"
-USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
-ENTERPRISE_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
-LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse"
-SEARCH_REQUEST = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
-PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
-BULK_REQUEST = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
-
-MAX_RETRY_AFTER = 30.0  # seconds: a Retry-After above this is capped
-MAX_BACKOFF = 30.0
 MAX_PAGES = 10_000  # all=true stops after this many pages, whatever the server says
-RETRY_STATUSES = frozenset({502, 503, 504})
-
-
-class ScimError(ConnectorError):
-    """The server answered with an error. `status` is always an int; `scim_type` and `detail` come
-    from a SCIM Error body, or `detail` is a short excerpt of a non-SCIM body."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int,
-        scim_type: str | None = None,
-        detail: str | None = None,
-        method: str | None = None,
-        url: str | None = None,
-    ) -> None:
-        super().__init__(message, status=status, scim_type=scim_type, detail=detail)
-        self.method = method
-        self.url = url
-
-    def to_dict(self) -> dict[str, Any]:
-        out = super().to_dict()
-        if self.method and self.url:
-            out["request"] = f"{self.method} {self.url}"
-        return out
-
-
-# -- payload validation (scim2-models) --------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """The request-context checks of scim2-models for one model class, precomputed: required
-    fields, multi-valued fields with a `primary` sub-attribute, and sub-models with checks."""
-
-    required: tuple[str, ...] = ()
-    primary: tuple[str, ...] = ()
-    nested: tuple[tuple[str, _Plan], ...] = ()
-
-    def ok(self, obj: Any) -> bool:
-        for name in self.required:
-            value = getattr(obj, name)
-            if value is None or value == []:
-                return False
-        for name in self.primary:
-            value = getattr(obj, name)
-            if value and sum(1 for item in value if getattr(item, "primary", None) is True) > 1:
-                return False
-        for name, plan in self.nested:
-            value = getattr(obj, name)
-            if value is None:
-                continue
-            for item in value if isinstance(value, list) else (value,):
-                if not plan.ok(item):
-                    return False
-        return True
-
-
-def _plan(model: Any, seen: frozenset[Any] = frozenset()) -> _Plan:
-    from pydantic import BaseModel as PydanticModel
-    from scim2_models import Required
-
-    required, primary, nested = [], [], []
-    for name in model.model_fields:
-        if name != "schemas" and model.get_field_annotation(name, Required) == Required.true:
-            required.append(name)
-        root = model.get_field_root_type(name)
-        if isinstance(root, type) and issubclass(root, PydanticModel) and root not in seen:
-            if model.get_field_multiplicity(name) and "primary" in root.model_fields:
-                primary.append(name)
-            sub = _plan(root, seen | {model})
-            if sub.required or sub.primary or sub.nested:
-                nested.append((name, sub))
-    return _Plan(tuple(required), tuple(primary), tuple(nested))
-
-
-@dataclass
-class _Kind:
-    name: str  # "User"
-    endpoint: str  # "Users"
-    core: str
-    key: str  # the attribute to look a resource up by after an ambiguous create
-    model: Any = None
-    patch_model: Any = None
-    plan: _Plan | None = None
-    known_keys: dict[str, str] = field(default_factory=dict)  # lowercased -> canonical attribute name or URN
-    known_schemas: frozenset[str] = frozenset()  # lowercased
-
-
-READ_ONLY = frozenset({"id", "meta", "groups"})  # lowercased; servers assign these
-
-_KINDS: dict[str, _Kind] = {
-    "User": _Kind("User", "Users", USER_SCHEMA, "userName"),
-    "Group": _Kind("Group", "Groups", GROUP_SCHEMA, "displayName"),
-}
-
-
-def _kind(name: str) -> _Kind:
-    """The kind with its scim2-models classes, built once (parametrized classes are costly)."""
-    kind = _KINDS[name]
-    if kind.model is None:
-        from scim2_models import EnterpriseUser, Group, PatchOp, User
-
-        # User[EnterpriseUser] accepts payloads with or without the enterprise extension.
-        model = User[EnterpriseUser] if name == "User" else Group
-        keys = {}
-        for field_name, info in model.model_fields.items():
-            alias = info.validation_alias if isinstance(info.validation_alias, str) else None
-            canonical = info.serialization_alias or info.alias or alias or field_name
-            keys[(alias or info.alias or field_name).lower()] = canonical
-        kind.known_keys = keys
-        schemas = {kind.core.lower()}
-        if name == "User":
-            schemas.add(ENTERPRISE_SCHEMA.lower())
-        kind.known_schemas = frozenset(schemas)
-        kind.patch_model = PatchOp[model]
-        kind.plan = _plan(model)
-        kind.model = model
-    return kind
-
-
-def _ctx(name: str) -> Any:
-    from scim2_models import Context
-
-    return getattr(Context, name)
-
-
-def _describe_errors(errors: list[dict[str, Any]]) -> list[str]:
-    out = []
-    for error in errors:
-        parts: list[str] = []
-        for item in error.get("loc", ()):
-            if isinstance(item, int):
-                parts.append(f"[{item}]")
-            else:
-                parts.append(("." if parts else "") + str(item))
-        where = "".join(parts) or str((error.get("ctx") or {}).get("field_name") or "")
-        message = str(error.get("msg", "invalid"))
-        out.append(f"{where}: {message}" if where else message)
-    return out
-
-
-def _validation_failed(what: str, exc: PydanticValidationError) -> ValidationFailed:
-    problems = _describe_errors(exc.errors(include_input=False))
-    first = problems[0] if problems else "invalid"
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return ValidationFailed(f"invalid {what}: {first}{more}", detail="; ".join(problems))
-
-
-def prepare_resource(kind_name: str, payload: Any, context: str) -> dict[str, Any]:
-    """Validate a User/Group payload with scim2-models in the request `context`
-    ("RESOURCE_CREATION_REQUEST" or "RESOURCE_REPLACEMENT_REQUEST") and serialize it back.
-
-    `schemas` is added when missing. Attributes scim2-models does not know (a custom extension,
-    an attribute of a vendor schema) are kept as they were, and an unknown `urn:` key is added to
-    `schemas`. Read-only attributes (`id`, `meta`, `groups`) are left out, as the context says.
-    Raises `ValidationFailed` naming the field.
-    """
-    kind = _kind(kind_name)
-    if not isinstance(payload, dict):
-        raise ValidationFailed(f"invalid {kind.name} payload: expected an object, got {type(payload).__name__}")
-    known: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    given_schemas: list[str] = []
-    for key, value in payload.items():
-        lowered = key.lower()
-        if lowered == "schemas":
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
-                raise ValidationFailed(f"invalid {kind.name} payload: schemas must be a list of URNs")
-            given_schemas = value
-        elif lowered in kind.known_keys:
-            known[key] = value
-        else:
-            extra[key] = value
-    schemas = [s for s in given_schemas if s.lower() in kind.known_schemas]
-    if kind.core.lower() not in (s.lower() for s in schemas):
-        schemas.insert(0, kind.core)
-    if kind.name == "User" and any(k.lower() == ENTERPRISE_SCHEMA.lower() for k in known):
-        if ENTERPRISE_SCHEMA.lower() not in (s.lower() for s in schemas):
-            schemas.append(ENTERPRISE_SCHEMA)
-    known["schemas"] = schemas
-    ctx = _ctx(context)
-    try:
-        # Fast path: type validation without the request context, then the context's checks
-        # (required attributes, one primary per list) from a precomputed plan: about 3x cheaper
-        # than validating in the context, which walks every field's annotations. On any doubt,
-        # the full validation in the context decides, and names the field.
-        obj = kind.model.model_validate(known, scim_ctx=None)
-        if not kind.plan.ok(obj):
-            kind.model.model_validate(known, scim_ctx=ctx)
-    except PydanticValidationError as exc:
-        raise _validation_failed(f"{kind.name} payload", exc) from None
-    # Send what the user wrote, not the model's dump: the dump costs more than the validation,
-    # and the payload is already valid. Read-only attributes are left out, as the context says.
-    # Attribute names are case-insensitive (RFC 7643 §2.1); send the canonical spelling.
-    out = {kind.known_keys.get(key.lower(), key): value for key, value in known.items() if key.lower() not in READ_ONLY}
-    if extra or len(given_schemas) != len(schemas):
-        final_schemas = list(out.get("schemas") or schemas)
-        lowered_schemas = {s.lower() for s in final_schemas}
-        for schema in [*given_schemas, *(k for k in extra if k.lower().startswith("urn:"))]:
-            if schema.lower() not in lowered_schemas:
-                final_schemas.append(schema)
-                lowered_schemas.add(schema.lower())
-        out["schemas"] = final_schemas
-        out.update(extra)
-    return out
-
-
-def prepare_patch(kind_name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
-    """A PatchOp body, validated with scim2-models (`PatchOp[User[EnterpriseUser]]` / `PatchOp[Group]`).
-    Operations on a path under an extension scim2-models does not know are kept as they are."""
-    kind = _kind(kind_name)
-    checked: list[tuple[int, dict[str, Any]]] = []
-    ops: list[dict[str, Any] | None] = []
-    for i, op in enumerate(operations):
-        path = op.get("path")
-        if isinstance(path, str) and path.lower().startswith("urn:") and not any(
-            path.lower().startswith(s) for s in kind.known_schemas
-        ):
-            ops.append(op)  # a vendor extension: the server decides
-        else:
-            ops.append(None)
-            checked.append((i, op))
-    if checked:
-        ctx = _ctx("RESOURCE_PATCH_REQUEST")
-        try:
-            dumped = kind.patch_model.model_validate(
-                {"schemas": [PATCH_OP], "Operations": [op for _, op in checked]}, scim_ctx=ctx
-            ).model_dump(scim_ctx=ctx)
-        except PydanticValidationError as exc:
-            raise _validation_failed(f"{kind.name} PATCH operations", exc) from None
-        for (i, _), op in zip(checked, dumped["Operations"], strict=True):
-            ops[i] = op
-    return {"schemas": [PATCH_OP], "Operations": ops}
+LOOKUPS = 3  # after an ambiguous create: lookups (with backoff) before the create is sent again
+CLOCK_TOLERANCE = 2.0  # seconds: the Date header's resolution and the two ends' jitter
 
 
 def _patch_operations(params: PatchParams) -> list[dict[str, Any]]:
@@ -322,93 +100,6 @@ def _patch_operations(params: PatchParams) -> list[dict[str, Any]]:
             item["value"] = op.value
         out.append(item)
     return out
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-_TAGS = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.S | re.I)
-_SPACES = re.compile(r"\s+")
-
-
-def excerpt(text: str, limit: int = 200) -> str:
-    """A short one-line excerpt of a (possibly HTML) body."""
-    text = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _status_int(value: Any) -> int | None:
-    try:
-        status = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return status if 100 <= status <= 599 else None
-
-
-def scim_error(response: httpx.Response) -> ScimError:
-    """A `ScimError` for a non-2xx answer, whatever its body (SCIM Error, other JSON, HTML, empty)."""
-    status = response.status_code
-    request = response.request
-    method, url = request.method, safe_url(request.url)
-    scim_type = detail = None
-    body: Any = None
-    content = response.content
-    if content.strip():
-        try:
-            body = json.loads(content)
-        except ValueError:
-            body = None
-    if isinstance(body, dict):
-        # SCIM says status is a string; some servers send an int. The HTTP status is the truth
-        # when the body's is missing or unreadable.
-        status = _status_int(body.get("status")) or status
-        raw_type = body.get("scimType")
-        scim_type = str(raw_type) if raw_type else None
-        for key in ("detail", "message", "title"):
-            if body.get(key):
-                detail = excerpt(str(body[key]), 500)
-                break
-        else:
-            if body.get("error"):  # an OAuth2-style error (a gateway in front of the server)
-                detail = str(body["error"])
-                if body.get("error_description"):
-                    detail += f" ({body['error_description']})"
-                detail = excerpt(detail, 500)
-    elif content.strip():
-        detail = excerpt(response.text)
-    head = f"SCIM {status}" + (f" {scim_type}" if scim_type else "")
-    if detail:
-        message = f"{head}: {detail}"
-    else:
-        reason = response.reason_phrase or "error"
-        message = f"{head}: {reason} (empty body)" if not content.strip() else f"{head}: {reason}"
-    return ScimError(message, status=status, scim_type=scim_type, detail=detail, method=method, url=url)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when is None:
-            return None
-        seconds = when.timestamp() - time.time()
-    return max(0.0, min(seconds, MAX_RETRY_AFTER))
-
-
-# Transport failures: was the request sent?
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_AMBIGUOUS = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError)
-
-
-def _filter_value(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _list_query(params: ListParams) -> dict[str, Any]:
@@ -439,96 +130,23 @@ def _attributes_query(params: GetParams) -> dict[str, Any] | None:
     return query or None
 
 
-class ScimConnection(Connection):
-    """A SCIM 2.0 client over one pooled `httpx.AsyncClient` (created on first use)."""
-
-    # Injectable for tests (fault injection, recorded sleeps).
-    transport: httpx.AsyncBaseTransport | None = None
-    sleep = staticmethod(asyncio.sleep)
+class ScimConnection(HttpxConnection):
+    """A SCIM 2.0 client on the HTTP core (`HttpxConnection`): one pooled client, a deadline per
+    request, a size limit, typed transport errors and one retry loop."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http: httpx.AsyncClient | None = None
-        self._auth: Any = None
+        self.reconciler = Reconciler(self)
 
-    # -- plumbing -----------------------------------------------------------------------------
+    def base_url(self) -> str:
+        return self.config.serviceUrl
 
-    def _client(self) -> httpx.AsyncClient:
-        if self._http is None:
-            config = self.config
-            self._auth = config.auth.to_httpx_auth(on_exchange=self._report)
-            headers = {"Accept": f"{SCIM_JSON}, application/json"}
-            headers.update(config.headers)
-            self._http = httpx.AsyncClient(
-                base_url=config.serviceUrl.rstrip("/") + "/",
-                auth=self._auth,
-                timeout=config.timeout,
-                verify=config.verifyTls,
-                headers=headers,
-                transport=self.transport,
-                event_hooks={"request": [self._on_request], "response": [self._on_response]},
-            )
-        return self._http
+    def default_headers(self) -> dict[str, str]:
+        return {"Accept": f"{SCIM_JSON}, application/json", **self.config.headers}
 
-    def _report(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
-        hook = self.on_exchange
-        if hook is not None:
-            try:
-                hook(method, safe_url(url), status, duration_ms)
-            except Exception:  # an observer must not break the run
-                log.exception("on_exchange hook failed")
-
-    async def _on_request(self, request: httpx.Request) -> None:
-        request.extensions["workbench_started"] = time.perf_counter()
-
-    async def _on_response(self, response: httpx.Response) -> None:
-        if self.on_exchange is not None:
-            request = response.request
-            started = request.extensions.get("workbench_started", time.perf_counter())
-            self._report(request.method, safe_url(request.url), response.status_code, (time.perf_counter() - started) * 1000)
-
-    async def aclose(self) -> None:
-        client, self._http = self._http, None
-        if client is not None:
-            await client.aclose()
-        auth, self._auth = self._auth, None
-        if auth is not None and hasattr(auth, "aclose"):
-            await auth.aclose()
-
-    async def _send_once(
-        self, method: str, path: str, query: dict[str, Any] | None, body: bytes | None, headers: dict[str, str] | None
-    ) -> httpx.Response:
-        """One exchange. Transport errors become ConnectorError (naming the URL, never a secret),
-        with the httpx exception as __cause__ so callers can tell sent from not sent."""
-        client = self._client()
-        request = client.build_request(method, path, params=query, content=body, headers=headers)
-        started = time.perf_counter()
-        try:
-            response = await client.send(request)
-        except httpx.HTTPError as exc:
-            self._report(method, str(request.url), None, (time.perf_counter() - started) * 1000)
-            raise self._transport_error(exc, method, request.url) from exc
-        return response
-
-    def _transport_error(self, exc: httpx.HTTPError, method: str, url: httpx.URL) -> ConnectorError:
-        where = f"{method} {safe_url(url)}"
-        if isinstance(exc, httpx.TimeoutException):
-            what = {
-                httpx.ConnectTimeout: "timed out connecting",
-                httpx.PoolTimeout: "timed out waiting for a pooled connection",
-                httpx.WriteTimeout: "timed out sending the request",
-            }.get(type(exc), "timed out waiting for the response")
-            return ConnectorError(f"{where}: {what} (timeout {self.config.timeout:g} s)")
-        if isinstance(exc, httpx.ConnectError):
-            return ConnectorError(f"{where}: cannot connect ({exc or type(exc).__name__})")
-        return ConnectorError(f"{where}: {type(exc).__name__}: {exc}")
-
-    async def _backoff(self, attempt: int, response: httpx.Response | None = None) -> None:
-        delay = _retry_after(response) if response is not None else None
-        if delay is None:
-            delay = min(self.config.retry.backoff * (2 ** (attempt - 1)), MAX_BACKOFF)
-        if delay > 0:
-            await self.sleep(delay)
+    def _build(self, method: str, path: str, query: dict[str, Any] | None, content: bytes | None,
+               headers: dict[str, str] | None) -> httpx.Request:
+        return self.client().build_request(method, path, params=query, content=content, headers=headers)
 
     async def _request(
         self,
@@ -546,35 +164,31 @@ class ScimConnection(Connection):
         if body is not None:
             content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
             headers = {**(headers or {}), "Content-Type": SCIM_JSON}
-        attempts = self.config.retry.attempts
         ambiguous = False
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
-            try:
-                response = await self._send_once(method, path, query, content, headers)
-            except ConnectorError as error:
-                cause = error.__cause__
-                retry = isinstance(cause, _NOT_SENT) or (safe and isinstance(cause, _AMBIGUOUS))
-                if not retry or last:
-                    raise
-                ambiguous = ambiguous or isinstance(cause, _AMBIGUOUS)
-                log.debug("retrying %s %s after %s (attempt %d/%d)", method, path, error, attempt, attempts)
-                await self._backoff(attempt)
-                continue
-            status = response.status_code
-            if not last and (status == 429 or (safe and status in RETRY_STATUSES)):
-                ambiguous = ambiguous or status != 429
-                log.debug("retrying %s %s after HTTP %d (attempt %d/%d)", method, path, status, attempt, attempts)
-                await self._backoff(attempt, response)
-                continue
-            return response, ambiguous
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
+        async def attempt(last: bool) -> tuple[httpx.Response, bool]:
+            nonlocal ambiguous
+            try:
+                response = await self.send(self._build(method, path, query, content, headers))
+            except ConnectorError as error:
+                if not retryable(error, idempotent=safe):
+                    raise
+                ambiguous = ambiguous or isinstance(error, Ambiguous)
+                raise RetryLater(error) from error
+            if not last and retryable(response, idempotent=safe):
+                ambiguous = ambiguous or response.status_code != 429
+                raise RetryLater(self._error(response), response)
+            return response, ambiguous
+
+        return await self.retrying(attempt)
+
+    def _error(self, response: httpx.Response) -> ScimError:
+        return scim_error(response, self.excerpt)
+
+    def _json(self, response: httpx.Response) -> Any:
         """The JSON body of a 2xx answer (None when empty); ScimError otherwise."""
         if response.status_code >= 300:
-            raise scim_error(response)
+            raise self._error(response)
         content = response.content
         if not content.strip():
             return None
@@ -583,107 +197,105 @@ class ScimConnection(Connection):
         except ValueError:
             ctype = response.headers.get("content-type", "no content type")
             raise ScimError(
-                f"SCIM {response.status_code}: expected a JSON body, got {ctype}: {excerpt(response.text, 120)}",
+                f"SCIM {response.status_code}: expected a JSON body, got {ctype}: {self.excerpt(response.text, 120)}",
                 status=response.status_code,
-                detail=excerpt(response.text),
+                detail=self.excerpt(response.text),
                 method=response.request.method,
-                url=safe_url(response.request.url),
+                url=self.mask(safe_url(response.request.url)),
             ) from None
 
     async def _call(self, method: str, path: str, *, safe: bool = True, **kwargs: Any) -> Any:
         response, _ = await self._request(method, path, safe=safe, **kwargs)
         return self._json(response)
 
-    @staticmethod
-    def _coerce(params: Any, model: type[BaseModel]) -> Any:
-        if isinstance(params, model):
-            return params
-        if isinstance(params, BaseModel):
-            params = params.model_dump(by_alias=True, exclude_unset=True)
-        try:
-            return model.model_validate(params or {})
-        except PydanticValidationError as exc:
-            raise _validation_failed("params", exc) from None
-
     # -- generic resource operations ----------------------------------------------------------
 
     async def _create(self, kind_name: str, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, CreateParams)
-        kind = _kind(kind_name)
+        params = self.params(params, CreateParams)
         body = prepare_resource(kind_name, params.payload, "RESOURCE_CREATION_REQUEST")
+        return await self._post_resource(_kind(kind_name), body)
+
+    async def _post_resource(self, kind: _Kind, body: dict[str, Any]) -> dict[str, Any]:
+        """POST a validated body, never blindly re-sent: after an ambiguous failure the resource is
+        looked up first (see the module docstring)."""
         content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
         headers = {"Content-Type": SCIM_JSON}
-        attempts = self.config.retry.attempts
+        first_sent: float | None = None  # when the first attempt that may have arrived was sent
         ambiguous_error: ConnectorError | None = None
-        for attempt in range(1, attempts + 1):
-            last = attempt == attempts
+
+        async def resolve(error: ConnectorError) -> dict[str, Any]:
+            """The resource an ambiguous attempt may have created, or RetryLater to send again."""
+            nonlocal ambiguous_error
+            ambiguous_error = error
+            found = await self._lookup(kind, body, error, first_sent)
+            if found is not None:
+                return found
+            raise RetryLater(error) from error
+
+        async def attempt(last: bool) -> dict[str, Any]:
+            nonlocal first_sent
+            sent_at = time.time()
             try:
-                response = await self._send_once("POST", kind.endpoint, None, content, headers)
-            except ConnectorError as error:
-                cause = error.__cause__
-                if isinstance(cause, _NOT_SENT):
-                    if last:
-                        raise
-                    await self._backoff(attempt)
-                    continue
-                if not isinstance(cause, _AMBIGUOUS):
-                    raise
-                ambiguous_error = error
-                found = await self._lookup(kind, body, error)
-                if found is not None:
-                    return found
-                if last:
-                    raise
-                await self._backoff(attempt)
-                continue
+                response = await self.send(self._build("POST", kind.endpoint, None, content, headers))
+            except NotSent as error:
+                raise RetryLater(error) from error
+            except Ambiguous as error:
+                first_sent = first_sent or sent_at
+                return await resolve(error)
             status = response.status_code
             if status == 429 and not last:
-                await self._backoff(attempt, response)
-                continue
+                raise RetryLater(self._error(response), response)
             if status in RETRY_STATUSES:
-                error = scim_error(response)
-                ambiguous_error = error
-                found = await self._lookup(kind, body, error)
-                if found is not None:
-                    return found
-                if last:
-                    raise error
-                await self._backoff(attempt, response)
-                continue
+                first_sent = first_sent or sent_at
+                return await resolve(self._error(response))
             if status == 409 and ambiguous_error is not None:
                 # An earlier attempt may have created it after all.
-                found = await self._lookup(kind, body, scim_error(response))
+                found = await self._lookup(kind, body, self._error(response), first_sent)
                 if found is not None:
                     return found
             return self._json(response)
-        raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _lookup(self, kind: _Kind, body: dict[str, Any], error: ConnectorError) -> dict[str, Any] | None:
-        """After an ambiguous create: the resource if the server has it, None if it does not.
-        Raises `error` when the lookup itself fails (the outcome stays unknown)."""
+        return await self.retrying(attempt)
+
+    async def _lookup(self, kind: _Kind, body: dict[str, Any], error: ConnectorError,
+                      sent_at: float | None) -> dict[str, Any] | None:
+        """After an ambiguous create: the resource if the server has it, None if it still has not
+        after `LOOKUPS` lookups with backoff (a server's index may lag behind its writes). Raises
+        `error` when a lookup itself fails (the outcome stays unknown), and a 409 when the
+        resource is older than the first attempt (it was there before: not ours to report)."""
         value = body.get(kind.key)
         if not isinstance(value, str) or not value:
             raise error
-        query = {"filter": f"{kind.key} eq {_filter_value(value)}"}
-        try:
-            page = await self._call("GET", kind.endpoint, query=query)
-        except ConnectorError as exc:
-            log.warning("could not check whether the %s %r was created: %s", kind.name, value, exc.message)
-            raise error from exc
-        resources = (page or {}).get("Resources") or []
-        for resource in resources:
-            if isinstance(resource, dict) and str(resource.get(kind.key, "")).lower() == value.lower():
-                log.info("the %s %r was created by an earlier attempt", kind.name, value)
-                return resource
+        query = {"filter": f"{kind.key} eq {filter_value(value)}"}
+        for number in range(1, LOOKUPS + 1):
+            try:
+                response, _ = await self._request("GET", kind.endpoint, query=query, safe=True)
+                page = self._json(response)
+            except ConnectorError as exc:
+                log.warning("could not check whether the %s %r was created: %s", kind.name, value, exc.message)
+                raise error from exc
+            for resource in (page or {}).get("Resources") or []:
+                if isinstance(resource, dict) and str(resource.get(kind.key, "")).lower() == value.lower():
+                    if _created_before(resource, response, sent_at):
+                        raise ScimError(
+                            f"SCIM 409 uniqueness: a {kind.name} with {kind.key} {value!r} already existed "
+                            "before this create (the create's answer was lost)",
+                            status=409, scim_type="uniqueness", method="POST",
+                            url=self.mask(safe_url(response.request.url.copy_with(query=None))),
+                        ) from error
+                    log.info("the %s %r was created by an earlier attempt", kind.name, value)
+                    return resource
+            if number < LOOKUPS:
+                await self.backoff(number)
         return None
 
     async def _get(self, kind_name: str, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, GetParams)
+        params = self.params(params, GetParams)
         kind = _kind(kind_name)
         return await self._call("GET", f"{kind.endpoint}/{quote(params.id, safe='')}", query=_attributes_query(params))
 
     async def _list(self, endpoint: str, params: Any, *, search: bool) -> dict[str, Any]:
-        params = self._coerce(params, ListParams)
+        params = self.params(params, ListParams)
         query = _list_query(params)
         if params.all and query.get("count") == 0:
             query.pop("count")
@@ -737,14 +349,14 @@ class ScimConnection(Connection):
         }
 
     async def _replace(self, kind_name: str, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, ReplaceParams)
+        params = self.params(params, ReplaceParams)
         kind = _kind(kind_name)
         body = prepare_resource(kind_name, params.payload, "RESOURCE_REPLACEMENT_REQUEST")
         headers = {"If-Match": params.version} if params.version else None
         return await self._call("PUT", f"{kind.endpoint}/{quote(params.id, safe='')}", body=body, headers=headers)
 
     async def _patch(self, kind_name: str, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, PatchParams)
+        params = self.params(params, PatchParams)
         kind = _kind(kind_name)
         body = prepare_patch(kind_name, _patch_operations(params))
         headers = {"If-Match": params.version} if params.version else None
@@ -766,7 +378,7 @@ class ScimConnection(Connection):
         return result
 
     async def _delete(self, kind_name: str, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, DeleteParams)
+        params = self.params(params, DeleteParams)
         kind = _kind(kind_name)
         headers = {"If-Match": params.version} if params.version else None
         response, ambiguous = await self._request(
@@ -781,6 +393,18 @@ class ScimConnection(Connection):
 
     async def createUser(self, params: Any) -> dict[str, Any]:
         return await self._create("User", params)
+
+    async def ensureUser(self, params: Any) -> dict[str, Any]:
+        return await self.reconciler.ensure("User", params)
+
+    async def ensureGroup(self, params: Any) -> dict[str, Any]:
+        return await self.reconciler.ensure("Group", params)
+
+    async def syncUsers(self, params: Any) -> dict[str, Any]:
+        return await self.reconciler.sync("User", params)
+
+    async def syncGroups(self, params: Any) -> dict[str, Any]:
+        return await self.reconciler.sync("Group", params)
 
     async def getUser(self, params: Any) -> dict[str, Any]:
         return await self._get("User", params)
@@ -822,14 +446,14 @@ class ScimConnection(Connection):
         return await self._delete("Group", params)
 
     async def bulk(self, params: Any) -> dict[str, Any]:
-        params = self._coerce(params, BulkParams)
+        params = self.params(params, BulkParams)
         operations = []
         for i, op in enumerate(params.operations):
             item: dict[str, Any] = {"method": op.method, "path": op.path}
             if op.bulkId is not None:
                 item["bulkId"] = op.bulkId
             elif op.method == "POST":
-                raise ValidationFailed(f"invalid bulk operation [{i}]: POST needs a bulkId")
+                raise ValidationFailed(BULK_ID_NEEDED.format(i=i))
             if op.version is not None:
                 item["version"] = op.version
             data = self._bulk_data(i, op)
@@ -843,44 +467,43 @@ class ScimConnection(Connection):
 
     @staticmethod
     def _bulk_data(i: int, op: Any) -> Any:
-        segments = [s for s in op.path.split("/") if s]
-        kind_name = {"users": "User", "groups": "Group"}.get(segments[0].lower()) if segments else None
-        if op.method == "DELETE" or op.data is None:
-            if op.method in ("POST", "PUT", "PATCH"):
-                raise ValidationFailed(f"invalid bulk operation [{i}]: {op.method} needs data")
-            return None
-        if kind_name is None:
-            return op.data  # another resource type: the server decides
-        try:
-            if op.method == "POST":
-                return prepare_resource(kind_name, op.data, "RESOURCE_CREATION_REQUEST")
-            if op.method == "PUT":
-                return prepare_resource(kind_name, op.data, "RESOURCE_REPLACEMENT_REQUEST")
-            data = op.data
-            ops = data.get("Operations") if isinstance(data, dict) else data
-            if not isinstance(ops, list):
-                raise ValidationFailed(f"invalid bulk operation [{i}]: PATCH data needs Operations")
-            return prepare_patch(kind_name, ops)
-        except ValidationFailed as exc:
-            raise ValidationFailed(f"bulk operation [{i}]: {exc.message}", detail=exc.detail) from None
+        return bulk_data(i, op.method, op.path, op.data)
 
     async def getServiceProviderConfig(self, params: Any = None) -> dict[str, Any]:
-        self._coerce(params, NoParams)
+        self.params(params, NoParams)
         return await self._call("GET", "ServiceProviderConfig")
 
     async def getResourceTypes(self, params: Any = None) -> dict[str, Any]:
-        self._coerce(params, NoParams)
+        self.params(params, NoParams)
         result = await self._call("GET", "ResourceTypes")
         if isinstance(result, dict):
             result.setdefault("Resources", [])
         return result
 
     async def getSchemas(self, params: Any = None) -> dict[str, Any]:
-        self._coerce(params, NoParams)
+        self.params(params, NoParams)
         result = await self._call("GET", "Schemas")
         if isinstance(result, dict):
             result.setdefault("Resources", [])
         return result
+
+
+def _created_before(resource: dict[str, Any], response: httpx.Response, sent_at: float | None) -> bool:
+    """Whether `resource` was created before `sent_at` (our clock), judged on the server's clock:
+    the lookup's Date header tells how far the two clocks are apart."""
+    created = (resource.get("meta") or {}).get("created") if isinstance(resource.get("meta"), dict) else None
+    date = response.headers.get("date")
+    if sent_at is None or not isinstance(created, str) or not date:
+        return False  # nothing to judge by: take it as ours, as before
+    try:
+        from datetime import datetime
+
+        created_at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
+        server_now = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return False
+    server_sent_at = sent_at + (server_now - time.time())
+    return created_at < server_sent_at - CLOCK_TOLERANCE
 
 
 def _status_int_like(value: Any) -> int | None:

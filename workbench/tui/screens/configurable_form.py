@@ -1,9 +1,14 @@
-"""+ New Configurable: name, type, secret, description, optional default. Saving declares it
-(store.add_configurable); the screen returns the name so the field can bind `${config.name}`."""
+"""+ New Configurable: name, type, secret, description, optional default.
+
+From the Configurations pane, Create declares it at once (store.add_configurable) and the screen
+returns its name. From a field of a form (ctrl+g) it returns a `ConfigurableDraft`: the form binds
+`${config.name}` and declares the drafts it still uses when it is saved; a cancelled form drops
+them, so no value-less configurable is left behind to refuse every run."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from textual.app import ComposeResult
@@ -26,13 +31,32 @@ def unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
+@dataclass(frozen=True)
+class ConfigurableDraft:
+    name: str
+    type: str = "string"
+    description: str = ""
+    secret: bool = False
+    default: Any = None
+
+
+def declare_drafts(store: Any, drafts: dict[str, ConfigurableDraft], saved: Any) -> None:
+    """Declare the drafts that the saved values bind (`${config.name}`), before the values."""
+    text = repr(saved)
+    for draft in drafts.values():
+        if f"config.{draft.name}" in text and draft.name not in store.project.configurables:
+            store.add_configurable(draft.name, draft.type, description=draft.description, secret=draft.secret,
+                                   default=draft.default)
+
+
 class ConfigurableScreen(FormScreen):
     TITLE_TEXT = "New Configurable"
     SAVE_LABEL = "Create"
 
     def __init__(self, taken: set[str], suggestion: str = "", type: str = "string", secret: bool = False,
-                 description: str = "") -> None:
+                 description: str = "", *, draft: bool = False) -> None:
         super().__init__()
+        self.draft = draft  # for a form: return a ConfigurableDraft, write nothing
         self.taken = taken
         self.suggestion = unique(suggestion, taken) if suggestion else ""
         self.type = type if type in TYPES else "string"
@@ -86,6 +110,10 @@ class ConfigurableScreen(FormScreen):
                 show_hint(default_input, f"✗ {exc}")
                 default_input.focus()
                 return
+
+        if self.draft:
+            self.dismiss(ConfigurableDraft(name, type_, description, secret, default))
+            return
 
         def change(store) -> str:
             store.add_configurable(name, type_, description=description, secret=secret, default=default)

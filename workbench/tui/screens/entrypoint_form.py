@@ -1,5 +1,6 @@
 """Add (or edit) an Automation: name, optional cron schedule (checked with croniter), timezone,
-description. A new automation starts with an empty flow: Start, End and the Error Handler."""
+description. A new automation gets a default name (automation, automation2, ...) and an Error
+Handler that logs the error, so it is created with no typing."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from textual.app import ComposeResult
 from textual.widgets import Input
 
 from workbench.tui.errors import guarded
-from workbench.tui.screens.configurable_form import NAME_RE
+from workbench.tui.screens.configurable_form import NAME_RE, unique
 from workbench.tui.screens.form_base import FormScreen, labelled, show_hint
+
+# A new automation's Error Handler logs the error, as the integrator's default does.
+DEFAULT_ERROR_STEP = {"log": "${error.message}", "level": "error"}
 
 
 def cron_problem(schedule: str) -> str:
@@ -52,7 +56,8 @@ class EntryPointScreen(FormScreen):
 
     def form_fields(self) -> ComposeResult:
         entry = self.entry
-        yield labelled("Name", Input(self.original or "", id="ep-name", compact=True, placeholder="e.g. provisionUser"),
+        name = self.original or unique("automation", self.taken)  # created with no typing
+        yield labelled("Name", Input(name, id="ep-name", compact=True, placeholder="e.g. provisionUser"),
                        required=True)
         yield labelled("Schedule", Input(str(entry.get("schedule") or ""), id="ep-schedule", compact=True,
                                          placeholder="cron, e.g. 0 9 * * 1-5 (empty: run on demand)"), "optional")
@@ -100,6 +105,7 @@ class EntryPointScreen(FormScreen):
         def change(store) -> str:
             if original is None:
                 store.add_entrypoint(name, schedule=schedule, timezone=timezone, description=description)
+                store.add_step(name, dict(DEFAULT_ERROR_STEP), at="onError")
             else:
                 if name != original:
                     store.rename("entrypoints", original, name)

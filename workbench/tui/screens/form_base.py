@@ -41,6 +41,7 @@ class FormScreen(ModalScreen[Any]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(classes="modal", **kwargs)
         self.initial: Any = None
+        self.drafts: dict[str, Any] = {}  # configurables made from this form: declared when it is saved
 
     def snapshot(self) -> list[Any]:
         """Every value in the form, to tell whether it was edited."""
@@ -51,7 +52,7 @@ class FormScreen(ModalScreen[Any]):
 
     @property
     def is_dirty(self) -> bool:
-        return self.initial is not None and self.snapshot() != self.initial
+        return self.initial is not None and (self.snapshot() != self.initial or bool(self.drafts))
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog " + self.DIALOG_CLASSES):

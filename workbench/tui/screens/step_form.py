@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from workbench.tui.errors import guarded
+from workbench.tui.screens.configurable_form import declare_drafts
 from workbench.tui.schema import FieldSpec, fields_of
 from workbench.tui.screens.form_base import FormScreen
 from workbench.tui.screens.step_panel import KINDS
@@ -132,13 +133,13 @@ class StepFormScreen(FormScreen):
         except FormError as exc:
             self.app.notify("\n".join(exc.problems), title="Cannot save the step", severity="error")
             return
-        entry, address = self.entry, self.address
-        if self.is_new:
-            self.app.apply_edit("insert step", lambda store: store.add_step(entry, step, at=address),
-                                then=self.dismiss)
-        else:
-            def change(store) -> str:
-                store.update_step(entry, address, step)
-                return address
-            self.app.apply_edit("save step", change, then=self.dismiss)
+        entry, address, drafts, is_new = self.entry, self.address, dict(self.drafts), self.is_new
+
+        def change(store) -> str:
+            declare_drafts(store, drafts, step)
+            if is_new:
+                return store.add_step(entry, step, at=address)
+            store.update_step(entry, address, step)
+            return address
+        self.app.apply_edit("insert step" if is_new else "save step", change, then=self.dismiss)
 

@@ -38,13 +38,14 @@ class ConnectionForm(VerticalScroll):
 
     def __init__(self, spec: Any, name: str | None, values: dict[str, Any], *, taken: set[str],
                  configurables: tuple[str, ...]) -> None:
-        super().__init__(id="connection-form", classes="form")
+        super().__init__(classes="form connection-form")
         self.spec = spec
         self.original = name  # None for a new connection
         self.values = {k: v for k, v in values.items() if k != "connector"}
         self.taken = taken
         self.configurables = configurables
         self.initial: Any = None
+        self.drafts: dict[str, Any] = {}  # configurables made from this form: declared when it is saved
 
     @property
     def is_new(self) -> bool:
@@ -104,7 +105,7 @@ class ConnectionForm(VerticalScroll):
 
     @property
     def is_dirty(self) -> bool:
-        return self.is_new or (self.initial is not None and self.snapshot() != self.initial)
+        return self.initial is not None and (self.snapshot() != self.initial or bool(self.drafts))
 
     def focus_first(self) -> None:
         """Runs after a refresh: by then the form may have been discarded or not composed yet."""
@@ -126,9 +127,12 @@ class ConnectionForm(VerticalScroll):
                 self.name_row.show_error(exc.problems[0])
             self.app.notify("\n".join(exc.problems), title="Cannot save the connection", severity="error")
             return
-        original, connector = self.original, self.spec.id
+        original, connector, drafts = self.original, self.spec.id, dict(self.drafts)
 
         def change(store) -> str:
+            from workbench.tui.screens.configurable_form import declare_drafts
+
+            declare_drafts(store, drafts, fields)
             if original is None:
                 store.add_connection(name, connector, fields)
             else:
@@ -140,6 +144,7 @@ class ConnectionForm(VerticalScroll):
         def saved(saved_name: str) -> None:
             was_new = self.is_new
             self.original, self.values = saved_name, fields  # the form now edits the saved connection
+            self.drafts.clear()
             self.initial = self.snapshot()
             self.query_one(".form-title", Static).update(self._title())
             self.query_one("#revert-connection", Button).label = "Revert"

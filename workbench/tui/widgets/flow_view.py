@@ -2,7 +2,7 @@
 `if` / `foreach` steps indented, End, then the Error Handler with its steps.
 
 Keys move between nodes; the view posts messages and the app edits the project. `set_status`
-shows a run's per-step status on the cards (keyed by step address, e.g. "steps.1.then.0").
+shows a run's per-step status on the cards (keyed by StepAddress string, e.g. "1.then.0").
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from typing import Any
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 
+from workbench.project.address import StepAddress
+from workbench.project.view import ProjectView, child_lists
 from workbench.tui.issues import Issues
 from workbench.tui.messages import (
     DeleteStepRequested,
@@ -22,28 +24,32 @@ from workbench.tui.messages import (
     InsertStepRequested,
     MoveStepRequested,
 )
-from workbench.tui.outline import Outline, child_lists
 from workbench.tui.widgets.step_card import FlowNode, Heading, InsertPoint, StartNode, StepCard
 
 BRANCH_TITLES = {"then": "then", "else": "else", "steps": "do"}
+PAGE = 60  # nodes mounted at a time: a few screens
+MARGIN = 12  # mount the next page when the focus gets this close to the last mounted node
 
 
 def next_address(address: str) -> str:
-    """"steps.1.then.0" -> "steps.1.then.1": the slot after a step."""
-    head, _, index = address.rpartition(".")
-    return f"{head}.{int(index) + 1}"
+    """"1.then.0" -> "1.then.1": the slot after a step."""
+    return str(StepAddress.parse(address).next)
 
 
 class FlowView(VerticalScroll, can_focus=False):
     BINDINGS = [
-        Binding("up", "move_focus(-1)", "Previous", show=False),
-        Binding("down", "move_focus(1)", "Next", show=False),
+        # Run and Cancel first: at 80 columns the footer has room for a few bindings only. The
+        # ids are the app's, so a keymap that remaps them remaps these too.
+        Binding("r,f5", "app.run_entry", "Run", id="run-entry"),
+        Binding("escape", "app.cancel_run", "Cancel", id="cancel-run"),
+        Binding("up", "move_focus(-1)", "Previous", show=False, id="flow-previous"),
+        Binding("down", "move_focus(1)", "Next", show=False, id="flow-next"),
         Binding("enter", "open", "Open", id="flow-open"),
         Binding("i,plus,insert", "insert", "Insert", id="insert-step"),
         Binding("shift+up,K", "move_step(-1)", "Up", id="move-step-up"),
         Binding("shift+down,J", "move_step(1)", "Down", id="move-step-down"),
         Binding("delete,x", "delete_step", "Delete", id="delete-step"),
-        Binding("escape", "app.focus_tree", "Tree", show=False),
+        Binding("escape", "app.focus_tree", "Tree", show=False, id="flow-to-tree"),
     ]
 
     def __init__(self, **kwargs) -> None:
@@ -53,48 +59,92 @@ class FlowView(VerticalScroll, can_focus=False):
         self.statuses: dict[str, tuple[str, float | None]] = {}
         self.progress: dict[str, tuple[int, int, int]] = {}
         self.run_error: tuple[str, dict[str, Any]] | None = None  # (address, error)
+        # A long flow is mounted a page at a time, as the focus gets near its end: 2,000 steps
+        # would otherwise be 4,000 widgets to build before the first one shows.
+        self._specs: list[tuple[str, Callable[[], Any]]] = []  # (node key or "", make the widget)
+        self._mounted = 0
+        self._nodes: list[FlowNode] = []  # the mounted focusable nodes, in order
+        self._cards: dict[str, StepCard] = {}  # the mounted cards by address
+        self._issues = Issues()
+        self._op_label: Callable[[str], str] = lambda call: ""
 
     # -- building -------------------------------------------------------------------------------
-    def show(self, entry: str, outline: Outline, issues: Issues, op_label: Callable[[str], str]) -> None:
+    def show(self, entry: str, view: ProjectView, issues: Issues, op_label: Callable[[str], str]) -> None:
         focused = self.app.focused
-        keep = focused.key if isinstance(focused, FlowNode) and focused in self.walk_children() else None
+        keep = focused.key if isinstance(focused, FlowNode) and focused.parent is self else None
         if entry != self.entry:
             self.clear_statuses()
-        raw = outline.entrypoints.get(entry, {})
+        raw = view.entrypoints.get(entry, {})
+        self._issues, self._op_label = issues, op_label
         if entry == self.entry and raw == self._shown:
-            for card in self.query(StepCard):  # same flow: only diagnostics or labels changed
+            for card in self._cards.values():  # same flow: only diagnostics or labels changed
                 card.update_view(issues.for_step(entry, card.address), op_label)
             return
         self.entry, self._shown = entry, copy.deepcopy(raw)
-        nodes: list[Any] = [StartNode(raw)]
-        self._steps(nodes, outline.steps(entry, "steps"), "steps", 0, issues, op_label)
-        nodes.append(Heading("■ End", classes="flow-end"))
-        nodes.append(Heading("⚠ Error Handler", classes="flow-error-handler"))
-        self._steps(nodes, outline.steps(entry, "onError"), "onError", 0, issues, op_label)
+        specs: list[tuple[str, Callable[[], Any]]] = [("start:start", lambda: StartNode(raw))]
+        self._steps(specs, view.steps(entry, "steps"), StepAddress.top(0))
+        specs.append(("", lambda: Heading("■ End", classes="flow-end")))
+        specs.append(("", lambda: Heading("⚠ Error Handler", classes="flow-error-handler")))
+        self._steps(specs, view.steps(entry, "onError"), StepAddress.top(0, "onError"))
+        self._specs, self._mounted, self._nodes, self._cards = specs, 0, [], {}
         with self.app.batch_update():
             self.remove_children()
-            self.mount_all(nodes)
-        for address, (status, duration) in self.statuses.items():
-            self._apply_status(address, status, duration)
-        for address, progress in self.progress.items():
-            self._card(address, lambda card, p=progress: card.set_progress(*p))
-        if self.run_error is not None:
-            self._card(self.run_error[0], lambda card, e=self.run_error[1]: card.set_run_error(e))
+            self._grow(PAGE)
         if keep:
             self.call_after_refresh(self.focus_key, keep)
 
-    def _steps(self, nodes: list, steps: list, container: str, depth: int, issues: Issues,
-               op_label: Callable[[str], str]) -> None:
+    def _steps(self, specs: list, steps: list, first: StepAddress) -> None:
+        depth = first.depth
         for index, step in enumerate(steps):
-            address = f"{container}.{index}"
-            nodes.append(InsertPoint(address, depth))
+            at = first.at(index)
+            address = str(at)
+            specs.append((f"insert:{address}", lambda a=address, d=depth: InsertPoint(a, d)))
             if not isinstance(step, dict):
                 step = {}
-            nodes.append(StepCard(address, step, depth, issues.for_step(self.entry, address), op_label))
+            specs.append((f"step:{address}", lambda a=address, s=step, d=depth: self._make_card(a, s, d)))
             for branch, children in child_lists(step):
-                nodes.append(Heading(BRANCH_TITLES[branch], depth + 1, classes="flow-branch"))
-                self._steps(nodes, children, f"{address}.{branch}", depth + 1, issues, op_label)
-        nodes.append(InsertPoint(f"{container}.{len(steps)}", depth))
+                specs.append(("", lambda b=branch, d=depth: Heading(BRANCH_TITLES[b], d + 1, classes="flow-branch")))
+                self._steps(specs, children, at.child(branch))
+        end = str(first.at(len(steps)))
+        specs.append((f"insert:{end}", lambda a=end, d=depth: InsertPoint(a, d)))
+
+    def _make_card(self, address: str, step: dict[str, Any], depth: int) -> StepCard:
+        card = StepCard(address, step, depth, self._issues.for_step(self.entry, address), self._op_label)
+        self._cards[address] = card
+        return card
+
+    def _restore_run(self, card: StepCard) -> None:
+        """A card mounted during or after a run shows what the run did to it."""
+        address = card.address
+        status = self.statuses.get(address)
+        if status is not None:
+            card.set_status(*status)
+        if address in self.progress:
+            card.set_progress(*self.progress[address])
+        if self.run_error is not None and self.run_error[0] == address:
+            card.set_run_error(self.run_error[1])
+
+    def _grow(self, count: int) -> bool:
+        """Mount the next `count` nodes; False when all are mounted."""
+        if self._mounted >= len(self._specs):
+            return False
+        widgets = [make() for _, make in self._specs[self._mounted: self._mounted + count]]
+        self._mounted += len(widgets)
+        self._nodes += [w for w in widgets if isinstance(w, FlowNode)]
+        self.mount_all(widgets)
+        for widget in widgets:
+            if isinstance(widget, StepCard):
+                self._restore_run(widget)
+        return True
+
+    def _grow_to(self, key: str) -> bool:
+        """Mount through the node `key` (and a page after it); False when there is no such node."""
+        index = next((i for i, (k, _) in enumerate(self._specs) if k == key), None)
+        if index is None:
+            return False
+        if index >= self._mounted:
+            self._grow(index - self._mounted + PAGE)
+        return True
 
     # -- a run's status per step (run_actions.py) -----------------------------------------------
     def set_status(self, address: str, status: str, duration_ms: float | None = None) -> None:
@@ -104,8 +154,11 @@ class FlowView(VerticalScroll, can_focus=False):
 
     def set_progress(self, address: str, done: int, total: int, failed: int) -> None:
         """A foreach's progress bar: done/total, failed."""
+        first = address not in self.progress
         self.progress[address] = (done, total, failed)
         self._card(address, lambda card: card.set_progress(done, total, failed))
+        if first:  # the bar appears: keep the card on screen, as small screens would hide it
+            self.call_after_refresh(self.reveal_step, address)
 
     def set_run_error(self, address: str, error: dict[str, Any]) -> None:
         """Highlight the step the run's error came from."""
@@ -113,13 +166,14 @@ class FlowView(VerticalScroll, can_focus=False):
         self._card(address, lambda card: card.set_run_error(error))
 
     def reveal_step(self, address: str) -> None:
-        self._card(address, lambda card: card.scroll_visible(animate=False))
+        self._grow_to(f"step:{address}")
+        self._card(address, lambda card: card.call_after_refresh(card.scroll_visible, animate=False))
 
     def clear_statuses(self) -> None:
         self.statuses.clear()
         self.progress.clear()
         self.run_error = None
-        for card in self.query(StepCard):
+        for card in self._cards.values():
             if card.status or card.progress or card.run_error:
                 card.clear_run()
 
@@ -127,14 +181,15 @@ class FlowView(VerticalScroll, can_focus=False):
         self._card(address, lambda card: card.set_status(status, duration_ms))
 
     def _card(self, address: str, apply: Callable[[StepCard], Any]) -> None:
-        for card in self.query(StepCard):
-            if card.address == address:
-                apply(card)
+        card = self._cards.get(address)
+        if card is not None:  # not mounted yet: it gets its status when it is
+            apply(card)
 
     # -- focus ----------------------------------------------------------------------------------
     @property
     def nodes(self) -> list[FlowNode]:
-        return list(self.query(FlowNode))
+        """The mounted focusable nodes, in order."""
+        return list(self._nodes)
 
     @property
     def current(self) -> FlowNode | None:
@@ -142,15 +197,18 @@ class FlowView(VerticalScroll, can_focus=False):
         return focused if isinstance(focused, FlowNode) and focused.parent is self else None
 
     def focus_key(self, key: str) -> bool:
-        for node in self.nodes:
-            if node.key == key:
-                node.focus()
-                return True
-        return False
+        if not self._grow_to(key):
+            return False
+        node = next((n for n in self._nodes if n.key == key), None)
+        if node is not None:
+            node.focus()
+        return node is not None
 
     def focus_first(self) -> None:
-        nodes = self.nodes
-        target = next((n for n in nodes if n.role == "step"), None) or (nodes[0] if nodes else None)
+        nodes = self._nodes
+        # The first step of the main flow, else Start (not an Error Handler step).
+        target = next((n for n in nodes if n.role == "step" and not n.address.startswith("onError")), None)
+        target = target or (nodes[0] if nodes else None)
         if target:
             target.focus()
 
@@ -159,10 +217,12 @@ class FlowView(VerticalScroll, can_focus=False):
             self.focus_first()
 
     def action_move_focus(self, delta: int) -> None:
-        nodes, current = self.nodes, self.current
+        nodes, current = self._nodes, self.current
         if not nodes:
             return
-        index = nodes.index(current) + delta if current in nodes else 0
+        index = (nodes.index(current) if current in nodes else -delta) + delta
+        if index >= len(nodes) - MARGIN and self._grow(PAGE):
+            nodes = self._nodes
         nodes[max(0, min(index, len(nodes) - 1))].focus()
 
     def on_descendant_focus(self) -> None:
@@ -194,7 +254,7 @@ class FlowView(VerticalScroll, can_focus=False):
         """Where `insert` puts a step: at a `+`, after a step, or first after Start."""
         current = self.current
         if current is None or current.role == "start":
-            return "steps.0"
+            return "0"
         if current.role == "insert":
             return current.address
         return next_address(current.address)

@@ -11,10 +11,14 @@ from collections import deque
 from typing import Any
 
 from rich.highlighter import Highlighter
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
+from textual.strip import Strip
 from textual.widgets import Log, Static
 
 MAX_LINES = 10_000
@@ -52,9 +56,32 @@ class OutputLog(Log):
         super().watch_scroll_y(old_value, new_value)
         self.following = new_value >= self.max_scroll_y
 
+    BINDINGS = [Binding("d,enter", "details", "Whole lines", id="output-details")]
+
     def on_resize(self, event: events.Resize) -> None:
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def render_line(self, y: int) -> Strip:
+        """A line cut at the right edge ends in `…` (d shows the whole lines)."""
+        strip = super().render_line(y)
+        scroll_x, scroll_y = self.scroll_offset
+        index, width = scroll_y + y, self.size.width
+        lines = self.lines
+        if index < len(lines) and width > 1 and cell_len(lines[index]) > scroll_x + width:
+            mark = Strip([Segment("…", self.rich_style)])
+            strip = Strip.join([strip.crop(0, width - 1), mark]).apply_offsets(scroll_x, index)
+        return strip
+
+    def visible_lines(self) -> list[str]:
+        top = int(self.scroll_offset.y)
+        return list(self.lines[top: top + max(1, self.size.height)])
+
+    def action_details(self) -> None:
+        from workbench.tui.screens.detail import DetailScreen
+
+        text = "\n".join(self.visible_lines()) or "(no output yet)"
+        self.app.push_screen(DetailScreen("Output: the lines on screen, whole", Text(text)))
 
 
 class OutputPanel(Vertical):

@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from workbench.tui.outline import Outline
+from workbench.project.view import ProjectView
 
 KEYS = (
     ("c", "add a connection (connector palette)"),
@@ -24,25 +24,25 @@ class Overview(VerticalScroll, can_focus=False):
     def compose(self):
         yield Static(id="overview-text")
 
-    def show(self, outline: Outline, section: str = "") -> None:
-        text = Text.assemble((outline.name, "bold"), "\n")
-        if outline.description:
-            text.append(outline.description + "\n", style="dim")
+    def show(self, view: ProjectView, section: str = "") -> None:
+        text = Text.assemble((view.name, "bold"), "\n")
+        if view.description:
+            text.append(view.description + "\n", style="dim")
         text.append("\n")
-        counts = ((len(outline.connections), "connection"), (len(outline.entrypoints), "entry point"),
-                  (len(outline.configurables), "configurable"))
+        counts = ((len(view.connections), "connection"), (len(view.entrypoints), "entry point"),
+                  (len(view.configurables), "configurable"))
         text.append("  ·  ".join(f"{n} {what}{'s' if n != 1 else ''}" for n, what in counts) + "\n\n")
         if section == "connections":
-            for name, decl in outline.connections.items():
+            for name, decl in view.connections.items():
                 text.append(f"  {name}", style="bold")
                 text.append(f"  {decl.get('connector', '?')}\n", style="dim")
             text.append("\n")
         elif section == "entrypoints":
-            for name, entry in outline.entrypoints.items():
+            for name, entry in view.entrypoints.items():
                 text.append(f"  {name}", style="bold")
                 text.append(f"  {entry.get('schedule') or 'on demand'}\n", style="dim")
             text.append("\n")
-        for error in outline.errors:
+        for error in view.errors:
             text.append(f"✗ {error}\n", style="red")
         for key, what in KEYS:
             text.append(f"  {key:<8}", style="bold cyan")

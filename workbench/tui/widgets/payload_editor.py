@@ -80,7 +80,7 @@ class PayloadRow(Horizontal):
 
     def action_new_configurable(self) -> None:
         key = self.pair[0].split(".")[-1].strip('"') or "value"
-        self.post_message(ConfigurableRequested(self.bind, key))
+        self.post_message(ConfigurableRequested(self, key))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.has_class("remove-row"):

@@ -16,7 +16,10 @@ from workbench.tui.messages import ProblemChosen
 
 
 class ProblemsList(Vertical):
-    BINDINGS = [Binding("escape", "app.focus_tree", "Tree", show=False)]
+    BINDINGS = [
+        Binding("d", "details", "Details", id="problem-details"),
+        Binding("escape", "app.focus_tree", "Tree", show=False, id="problems-to-tree"),
+    ]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -75,6 +78,20 @@ class ProblemsList(Vertical):
             if options.highlighted is None:
                 options.highlighted = 0
         return options.display
+
+    def action_details(self) -> None:
+        """The highlighted problem, whole: message, where, and hints (the list cuts it with …)."""
+        from workbench.tui.screens.detail import DetailScreen
+
+        index = self.query_one(OptionList).highlighted
+        if index is None or index >= len(self.diagnostics):
+            return
+        diag = self.diagnostics[index]
+        text = Text.assemble((MARKS[diag.severity] + " ", "red" if diag.severity == "error" else "yellow"),
+                             diag.message, "\n\n", (diag.location(), "dim"), f"\ncode: {diag.code}")
+        for hint in diag.hints:
+            text.append(f"\nhint: {hint}")
+        self.app.push_screen(DetailScreen("Problem", text))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

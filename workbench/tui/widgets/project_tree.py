@@ -11,7 +11,7 @@ from textual.widgets.tree import TreeNode
 
 from workbench.tui.issues import MARKS, Issues, worst
 from workbench.tui.messages import ItemChosen, ItemDeleteRequested
-from workbench.tui.outline import Outline
+from workbench.project.view import ProjectView
 
 @contextmanager
 def _nothing():
@@ -43,16 +43,16 @@ class ProjectTree(Tree[NodeRef]):
         self.auto_expand = False  # enter opens an item; space folds a section
         self.guide_depth = 2
 
-    def show(self, outline: Outline, issues: Issues) -> None:
+    def show(self, view: ProjectView, issues: Issues) -> None:
         """Rebuild the nodes, keeping the cursor on the same item."""
         current = self.cursor_node.data if self.cursor_node else None
         folded = {n.data[0] for n in self.root.children if not n.is_expanded}
         with self.prevent(Tree.NodeHighlighted):
             self.clear()
             for section, title, add_label in SECTIONS:
-                node = self.root.add(self._section_label(section, title, outline, issues), data=(section, "", ""),
+                node = self.root.add(self._section_label(section, title, view, issues), data=(section, "", ""),
                                      expand=section not in folded)
-                for name, label in self._items(section, outline, issues):
+                for name, label in self._items(section, view, issues):
                     node.add_leaf(label, data=(section, name, ""))
                 node.add_leaf(Text(add_label, style="dim"), data=(section, "", "add"))
             _ = self.last_line  # lay out the lines now, so the cursor moves below stay quiet
@@ -79,28 +79,29 @@ class ProjectTree(Tree[NodeRef]):
             stack.extend(node.children)
         return None
 
-    def _section_label(self, section: str, title: str, outline: Outline, issues: Issues) -> Text:
-        count = len(getattr(outline, section))
+    def _section_label(self, section: str, title: str, view: ProjectView, issues: Issues) -> Text:
+        count = len(getattr(view, section))
         label = Text.assemble(Text(title, style="bold"), Text(f" {count}", style="dim"))
         return label + _mark(issues.for_section(section))
 
-    def _items(self, section: str, outline: Outline, issues: Issues):
+    def _items(self, section: str, view: ProjectView, issues: Issues):
         if section == "connections":
-            for name, decl in outline.connections.items():
+            for name, decl in view.connections.items():
                 yield name, Text.assemble(name, (f" {decl.get('connector', '?')}", "dim"),
                                           _mark(issues.for_item(section, name)))
         elif section == "entrypoints":
-            for name, entry in outline.entrypoints.items():
+            for name, entry in view.entrypoints.items():
                 clock = (" ◷", "cyan") if entry.get("schedule") else ""
                 yield name, Text.assemble(name, clock, _mark(issues.for_item(section, name)))
         else:
-            for row in outline.config_rows():
+            for row in view.config_rows():
                 diagnostics = issues.for_item(section, row.name)
                 secret = (" ••", "magenta") if row.secret else ""
                 if diagnostics:
                     status = _mark(diagnostics)
                 else:
-                    status = Text(" ✓", style="green") if row.is_set else Text(" ✗", style="bold red")
+                    status = (Text("") if row.is_set is None else Text(" ✓", style="green") if row.is_set
+                              else Text(" ✗", style="bold red"))
                 yield row.name, Text.assemble(row.name, secret, status)
 
     # -- events -----------------------------------------------------------------------------
@@ -114,6 +115,11 @@ class ProjectTree(Tree[NodeRef]):
         event.stop()
         section, name, action = event.node.data or ("", "", "")
         self.post_message(ItemChosen(section, name, action, focus=True))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "delete_item" and self.app.form_open():  # type: ignore[attr-defined]
+            return False
+        return True
 
     def action_delete_item(self) -> None:
         node = self.cursor_node

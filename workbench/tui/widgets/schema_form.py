@@ -18,7 +18,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static
 
 from workbench.tui.messages import ConfigurableRequested
-from workbench.tui.schema import FieldSpec, bound_configurable, is_expression, parse_text, to_text
+from workbench.tui.schema import FieldSpec, bound_configurable, is_expression, parse_text, placeholder, to_text
 
 
 class FormError(ValueError):
@@ -57,7 +57,7 @@ class FieldRow(Vertical):
             if self.spec.kind == "choice":
                 options = [(c, c) for c in self.spec.choices]
                 value = self.initial if self.initial in self.spec.choices else Select.NULL
-                prompt = self.spec.placeholder() or "choose"
+                prompt = placeholder(self.spec) or "choose"
                 yield Select(options, value=value, prompt=prompt, allow_blank=not self.spec.required
                              or value is Select.NULL, compact=True, classes="field-input")
             else:
@@ -65,7 +65,7 @@ class FieldRow(Vertical):
                 suggestions = [f"${{config.{name}}}" for name in self.configurables]
                 if self.spec.kind == "boolean":
                     suggestions += ["true", "false"]
-                yield Input(text, placeholder=self.spec.placeholder(), compact=True, classes="field-input",
+                yield Input(text, placeholder=placeholder(self.spec), compact=True, classes="field-input",
                             password=self.spec.secret and bool(text) and not is_expression(text),
                             suggester=SuggestFromList(suggestions, case_sensitive=False) if suggestions else None)
             if self.bindable:
@@ -150,7 +150,7 @@ class FieldRow(Vertical):
             return
         key = self.spec.key
         suggestion = self.prefix + (key[:1].upper() + key[1:] if self.prefix else key)
-        self.post_message(ConfigurableRequested(self.bind, suggestion, self.spec.config_type, self.spec.secret,
+        self.post_message(ConfigurableRequested(self, suggestion, self.spec.config_type, self.spec.secret,
                                                 self.spec.description))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from workbench.tui.issues import MARKS, worst
-from workbench.tui.outline import step_kind
+from workbench.project.view import step_kind
 
 STATUS_MARKS = {"pending": ("…", "dim"), "running": ("▶", "cyan"), "ok": ("✓", "green"), "failed": ("✗", "red"),
                 "skipped": ("-", "dim"), "cancelled": ("■", "yellow")}

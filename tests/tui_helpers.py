@@ -1,16 +1,11 @@
-"""Helpers to drive the app in tests by keys.
-
-`pilot.press` waits for every widget to handle its pending messages; when a worker's result
-replaces widgets during that wait (a flow rebuilt after an edit), the removed widgets never answer
-and the wait only ends with a timeout error. These helpers press keys the same way, wait for the
-workers, and treat such a timeout as settled.
-"""
+"""Drive the app by keys in tests, with public Pilot APIs only (press, pause,
+wait_for_scheduled_animations, app.workers.wait_for_complete)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 
-from textual.pilot import WaitForScreenTimeout
 from textual.worker import WorkerCancelled, WorkerFailed
 
 
@@ -21,30 +16,35 @@ async def settle(pilot, rounds: int = 2) -> None:
             await pilot.app.workers.wait_for_complete()
         except (WorkerCancelled, WorkerFailed):
             pass  # an exclusive worker replaced by a newer one; failures are the app's to report
-        try:
-            await pilot._wait_for_screen(timeout=2.0)
-        except WaitForScreenTimeout:
-            pass  # a widget was replaced while waiting: nothing left to wait for
-        await asyncio.sleep(0.005)
+        await pilot.wait_for_scheduled_animations()
+        await pilot.pause()
 
 
 async def keys(pilot, *presses: str) -> None:
-    """Press keys one at a time, settling after each."""
+    """Press keys one at a time (as a person types), settling after each."""
     for press in presses:
-        await pilot.app._press_keys([press])
+        await pilot.press(press)
         await settle(pilot)
 
 
 async def type_text(pilot, text: str) -> None:
-    """Type text (each character a key press), then settle."""
-    await pilot.app._press_keys(list(text))
+    """Type text, each character a key press, then settle."""
+    await pilot.press(*text)
+    await settle(pilot)
+
+
+async def burst(pilot, *presses: str) -> None:
+    """Send keys in one burst, as a paste or SSH delivers them: all queued before the app reads one."""
+    from textual import events
+
+    names = {" ": "space", ".": "full_stop", "@": "at", "-": "minus", "_": "underscore"}
+    for press in presses:
+        pilot.app.post_message(events.Key(names.get(press, press), press if len(press) == 1 else None))
     await settle(pilot)
 
 
 async def wait_for_runs(pilot, timeout: float = 20.0) -> None:
     """Wait until no run is going and the Output panel has taken every event."""
-    import time
-
     app = pilot.app
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

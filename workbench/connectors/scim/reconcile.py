@@ -1,0 +1,159 @@
+"""Idempotent provisioning over a `ScimConnection`: `ensure` (one resource: create, a minimal
+update, or nothing) and `sync` (a whole set in scope: plan, guard, apply). The comparison is
+`diff.py`'s, the plan `sync.py`'s; this module sends the requests."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from workbench.connectors.base import ConnectorError, ValidationFailed
+from workbench.connectors.scim import EnsureParams, SyncParams
+from workbench.connectors.scim.diff import diff, merged, same_value, value_at
+from workbench.connectors.scim.errors import ScimError, filter_value
+from workbench.connectors.scim.payload import _Kind, _kind, prepare_patch, prepare_resource
+from workbench.connectors.scim.sync import CREATE, UNCHANGED, UPDATE, Change, Plan, make_plan, parse_limit
+
+if TYPE_CHECKING:
+    from workbench.connectors.scim.client import ScimConnection
+
+
+class Reconciler:
+    """ensureUser/ensureGroup and syncUsers/syncGroups of one connection."""
+
+    def __init__(self, conn: ScimConnection) -> None:
+        self.conn = conn
+        self._config: dict[str, Any] | None = None  # the ServiceProviderConfig, once asked
+
+    async def ensure(self, kind_name: str, params: Any) -> dict[str, Any]:
+        """Create when absent, a minimal update when different, nothing when equal; a 409 on
+        the create (another writer was first) becomes a lookup and an update."""
+        params = self.conn.params(params, EnsureParams)
+        kind = _kind(kind_name)
+        body = prepare_resource(kind_name, params.payload, "RESOURCE_CREATION_REQUEST")
+        match_on = params.matchOn or kind.key
+        value = value_at(body, match_on)
+        if value is None or isinstance(value, (dict, list)):
+            raise ValidationFailed(f"ensure{kind_name}: the payload has no {match_on} value to match on")
+        current = await self.find(kind, match_on, value)
+        if current is None:
+            try:
+                return {"status": "created", "changed": [], "resource": await self.conn._post_resource(kind, body)}
+            except ScimError as exc:
+                current = await self.find(kind, match_on, value) if exc.status == 409 else None
+                if current is None:
+                    raise
+        return await self.update(kind, body, current, params.clearMissing)
+
+    async def find(self, kind: _Kind, match_on: str, value: Any) -> dict[str, Any] | None:
+        """The one resource whose `match_on` is `value`; a 409 when several match."""
+        literal = filter_value(value) if isinstance(value, str) else json.dumps(value)
+        page = await self.conn._call("GET", kind.endpoint, query={"filter": f"{match_on} eq {literal}"})
+        found = [r for r in (page or {}).get("Resources") or []
+                 if isinstance(r, dict) and same_value(match_on, value_at(r, match_on), value)]
+        if len(found) > 1:
+            raise ScimError(f"SCIM 409: {len(found)} {kind.endpoint} match {match_on} eq {literal}; "
+                            "an ensure needs one", status=409, scim_type="uniqueness")
+        return found[0] if found else None
+
+    async def update(self, kind: _Kind, body: dict[str, Any], current: dict[str, Any],
+                     clear_missing: bool, *, fetch: bool = True) -> dict[str, Any]:
+        """A minimal PATCH (a PUT without PATCH support). After a 204 the resource is read back
+        when `fetch` (an ensure returns it; a sync's report does not need it)."""
+        ops, changed = diff(body, current, clear_missing=clear_missing)
+        if not ops:
+            return {"status": "unchanged", "changed": [], "resource": current}
+        rid = quote(str(current.get("id", "")), safe="")
+        path = f"{kind.endpoint}/{rid}"
+        if await self._patch_supported():
+            patch = prepare_patch(kind.name, ops)
+            # replace and remove apply once however often they are sent; an add may not.
+            safe = all(op["op"] in ("replace", "remove") for op in ops)
+            response, _ = await self.conn._request("PATCH", path, body=patch, safe=safe)
+            resource = self.conn._json(response)
+            if resource is None:
+                resource = await self.conn._call("GET", path) if fetch else {"id": current.get("id")}
+        else:
+            full = prepare_resource(kind.name, merged(body, current, clear_missing=clear_missing),
+                                    "RESOURCE_REPLACEMENT_REQUEST")
+            version = (current.get("meta") or {}).get("version")
+            resource = await self.conn._call("PUT", path, body=full, headers={"If-Match": version} if version else None)
+        return {"status": "updated", "changed": changed, "resource": resource}
+
+    async def _service_config(self) -> dict[str, Any]:
+        """The ServiceProviderConfig, asked once per connection; {} when the server does not
+        answer it (then PATCH is taken as supported, as RFC 7644 requires)."""
+        if self._config is None:
+            try:
+                config = await self.conn._call("GET", "ServiceProviderConfig")
+            except ScimError:
+                config = None
+            self._config = config if isinstance(config, dict) else {}
+        return self._config
+
+    async def _patch_supported(self) -> bool:
+        return bool(((await self._service_config()).get("patch") or {}).get("supported", True))
+
+    async def sync(self, kind_name: str, params: Any) -> dict[str, Any]:
+        """Plan, guard, and (unless `planOnly`) apply; the report holds the plan and what failed."""
+        params = self.conn.params(params, SyncParams)
+        plan = await self.plan(kind_name, params)
+        report = plan.to_dict()
+        limit = parse_limit(params.maxChanges, plan.in_scope)
+        if limit is not None and plan.changing > limit and not params.force:
+            raise ConnectorError(
+                f"the plan changes {plan.changing} of the {plan.in_scope} {_kind(kind_name).endpoint} in scope, over "
+                f"maxChanges {params.maxChanges} ({limit}); check the source, or set force = true (workbench run --force)",
+                detail=json.dumps(plan.counts))
+        report["applied"] = not params.planOnly
+        report["failed"] = [] if params.planOnly else await self.apply(_kind(kind_name), plan, params)
+        return report
+
+    async def plan(self, kind_name: str, params: SyncParams) -> Plan:
+        """The plan: reads only (the ServiceProviderConfig, then every page of the scope)."""
+        kind = _kind(kind_name)
+        desired = []
+        for index, item in enumerate(params.desired):
+            try:
+                desired.append(prepare_resource(kind_name, item, "RESOURCE_CREATION_REQUEST"))
+            except ValidationFailed as exc:
+                raise ValidationFailed(f"desired[{index}]: {exc.message}", detail=exc.detail) from None
+        page_size = self.conn.config.pageSize
+        max_results = ((await self._service_config()).get("filter") or {}).get("maxResults")
+        if isinstance(max_results, int) and max_results > 0:
+            page_size = min(page_size, max_results)
+        listing = await self.conn._list(kind.endpoint, {"filter": params.scope, "all": True, "count": page_size}, search=False)
+        return make_plan(kind_name, desired, listing["Resources"], match_on=params.matchOn or kind.key,
+                         deprovision=params.deprovision, clear_missing=params.clearMissing)
+
+    async def apply(self, kind: _Kind, plan: Plan, params: SyncParams) -> list[dict[str, Any]]:
+        """Apply the plan's changes, `concurrency` at a time; failures are collected, not fatal."""
+        gate = asyncio.Semaphore(params.concurrency)
+        failed: list[dict[str, Any]] = []
+        match_on = params.matchOn or kind.key
+
+        async def one(change: Change) -> None:
+            async with gate:
+                try:
+                    if change.action == CREATE:
+                        try:
+                            await self.conn._post_resource(kind, change.desired)
+                        except ScimError as exc:  # another writer created it since the plan
+                            current = await self.find(kind, match_on, value_at(change.desired, match_on)) \
+                                if exc.status == 409 else None
+                            if current is None:
+                                raise
+                            await self.update(kind, change.desired, current, params.clearMissing, fetch=False)
+                    elif change.action == UPDATE:
+                        await self.update(kind, change.desired, change.current, params.clearMissing, fetch=False)
+                    elif params.deprovision == "delete":
+                        await self.conn._delete(kind.name, {"id": change.current["id"]})
+                    else:
+                        await self.update(kind, {"active": False}, change.current, False, fetch=False)
+                except ConnectorError as exc:
+                    failed.append({"key": change.key, "action": change.action, "error": exc.message})
+
+        await asyncio.gather(*(one(c) for c in plan.changes if c.action != UNCHANGED))
+        return failed

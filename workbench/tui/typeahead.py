@@ -1,0 +1,84 @@
+"""Keys typed at any speed give what slow typing gives.
+
+Textual hands each key to the widget focused when the App reads it, without waiting for the
+widget to handle the previous one. A Tab's focus change, a row mounted after a keystroke, or an
+Input focused after Enter all come later, through message queues. Keys sent in one burst (SSH,
+a paste after Enter) then reach the old widget, or are lost.
+
+So an input event waits until the effects of the one before it have settled: the App and every
+widget of the screen have handled what was queued (a few rounds, for chains of messages). A key
+arriving when all is quiet goes through at once: only bursts wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any
+
+from textual import events
+
+ROUNDS = 3  # key -> Changed -> a handler that mounts or focuses -> the mounted widget composes
+ROUND_TIMEOUT = 0.5  # a widget removed meanwhile never answers: go on without it
+
+
+class TypeAhead:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.pending: deque[events.Event] = deque()
+        self.busy = False
+        self.replaying: events.Event | None = None
+        self._task: asyncio.Task | None = None
+
+    @staticmethod
+    def applies(event: events.Event) -> bool:
+        return isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded
+
+    def hold(self, event: events.Event) -> bool:
+        """True when the event must wait (it is queued, and replayed in order)."""
+        if event is self.replaying:
+            self.replaying = None
+            return False
+        if self.busy or self.pending:
+            self.pending.append(event)
+            return True
+        return False
+
+    def handled(self) -> None:
+        """The App has dispatched an input event: settle before the next one."""
+        self.busy = True
+        self._task = asyncio.create_task(self._settle())
+
+    async def _settle(self) -> None:
+        try:
+            for _ in range(ROUNDS):
+                await self._round()
+        finally:
+            self.busy = False
+            if self.pending:
+                self.replaying = self.pending.popleft()
+                self.app.post_message(self.replaying)
+
+    async def _round(self) -> None:
+        app = self.app
+        try:
+            nodes = [app, *app.screen.walk_children(with_self=True)]
+        except Exception:  # noqa: BLE001 - no screen while closing
+            return
+        done = asyncio.Event()
+        count = 0
+
+        def tick() -> None:
+            nonlocal count
+            count -= 1
+            if count == 0:
+                done.set()
+
+        for node in nodes:
+            if node.call_later(tick):
+                count += 1
+        if count:
+            try:
+                await asyncio.wait_for(done.wait(), ROUND_TIMEOUT)
+            except TimeoutError:
+                pass
