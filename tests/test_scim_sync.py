@@ -104,3 +104,36 @@ async def test_delete_deprovisioning_and_group_members(conn):
     assert plan["counts"]["update"] == 1 and plan["update"][0]["changes"][0]["path"] == "members"
     group = (await conn.listGroups({"filter": 'displayName eq "eng"'}))["Resources"][0]
     assert sorted(m["value"] for m in group["members"]) == sorted([ids["E01"], ids["E02"]])
+
+
+def test_the_hr_sync_sample_plans_applies_and_is_idempotent(tmp_path, make_sandbox, capsys):
+    import csv
+    import json
+
+    from tests.helpers import copy_sample
+    from workbench.cli import main
+
+    sb = make_sandbox()
+    project = copy_sample("hr-sync", tmp_path)
+    sets = [arg for name, value in {"scimServiceUrl": sb.service_url, "scimTokenUrl": sb.token_url,
+                                    "scimClientId": sb.client_id, "scimClientSecret": sb.client_secret}.items()
+            for arg in ("--set", f"{name}={value}")]
+
+    def run(*extra: str) -> dict:
+        assert main(["run", str(project), *sets, "--json", *extra]) == 0
+        return json.loads(capsys.readouterr().out.splitlines()[-1])["result"]
+
+    assert run("--set", "planOnly=true")["counts"]["create"] == 40 and sb.writes == 0
+    assert run()["counts"]["create"] == 40 and sb.writes == 40
+    assert run()["counts"]["unchanged"] == 40 and sb.writes == 40  # a second run writes nothing
+    path = project / "hr-export.csv"
+    rows = list(csv.DictReader(path.open(encoding="utf-8")))
+    rows[2]["title"] = "Lead Financial Analyst"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:-2])
+    plan = run("--set", "planOnly=true")
+    assert plan["counts"] == {"create": 0, "update": 1, "deprovision": 2, "unchanged": 37}
+    assert plan["update"][0]["changes"] == [{"path": "title", "from": "Financial Analyst", "to": "Lead Financial Analyst"}]
+    assert sb.writes == 40

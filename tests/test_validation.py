@@ -24,7 +24,7 @@ from tests.helpers import ROOT, make_project
 from workbench.cli import main
 from workbench.project import ProjectStore
 from workbench.project.diagnostics import check, has_errors
-from workbench.project.validation import Validator
+from workbench.project.validator import Validator
 from workbench.runtime import Engine
 from workbench.runtime.engine import PreflightError
 
@@ -333,7 +333,7 @@ def test_validation_is_headless_and_check_imports_scim2_models_only_for_a_payloa
     code = ("import sys, workbench.project.validation; from workbench.cli import main; "
             "main(['check', 'projects/scim-provisioning', '--set', 'scimServiceUrl=x']); "
             "print('TEXTUAL', 'textual' in sys.modules, 'SCIM2', 'scim2_models' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT).stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False).stdout
     assert "TEXTUAL False" in out
     assert "scimServiceUrl is used as scimClient.serviceUrl, which must be an http(s) URL" in out
 
@@ -536,3 +536,66 @@ def test_check_reports_an_error_iff_the_run_stops_before_its_first_request(reque
             f"check: {[d.message for d in diagnostics if d.severity == 'error']}; run: {why if refused else 'ran'}\n"
             f"{tomlkit.dumps(data)}"
         )
+
+
+# -- the other SCIM operations' payloads, and the run's words --------------------------------------
+
+
+@pytest.mark.parametrize("step, key, words", [
+    ('call = "scimClient.ensureUser"\nargs.payload = { displayName = "Kim" }', "args.payload.userName", "is required"),
+    ('call = "scimClient.ensureUser"\nargs = { payload = { userName = "kim" }, matchOn = "externalId" }',
+     "args.payload", "has no externalId value to match on"),
+    ('call = "scimClient.syncUsers"\nargs = { scope = "externalId pr", desired = [{ userName = "a", emails = "x" }] }',
+     "args.desired[0].emails", "must be a list"),
+    ('call = "scimClient.patchUser"\nargs = { id = "u1", operations = [{ op = "frob", path = "title", value = "x" }] }',
+     "args.operations[0].op", "is not a PATCH operation"),
+    ('call = "scimClient.bulk"\nargs.operations = [{ method = "POST", path = "/Users", data = { userName = "x" } }]',
+     "args.operations[0].bulkId", "is required for POST"),
+])
+def test_every_scim_payload_is_checked_before_the_run(tmp_path, step, key, words):
+    [d] = errors(diagnose(tmp_path, SCIM + f"\n[[entrypoints.main.steps]]\n{step}\n", URL_CONFIG))
+    assert d.key == f"entrypoints.main.steps[0].{key}" and words in d.message
+    clean(d.message)
+
+
+def test_the_run_refuses_a_bound_value_in_checks_words(tmp_path):
+    store = ProjectStore.open(make_project(tmp_path / "p", HEAD + SCIM + create_user('{ userName = "kim" }'),
+                                           'scimServiceUrl = "htp:/127.0.0.1 45089/scim2"\n'))
+    [d] = errors(check(store, env={}))
+    engine = Engine(store, env={}, history=False)
+    engine.preflight = lambda entry=None: engine.entry_name(entry)  # the runtime's own checks only
+    result = asyncio.run(engine.run())
+    assert result.status == "failed" and result.error["type"] == "ValidationError"
+    assert result.error["message"] == d.message == (
+        "scimServiceUrl is used as scimClient.serviceUrl, which must be an http(s) URL")
+
+
+def test_a_foreach_concurrency_expression_is_resolved_and_checked_by_the_run(tmp_path):
+    text = HEAD + """
+[configurables.n]
+type = "int"
+default = 3
+
+[entrypoints.main]
+kind = "automation"
+
+[[entrypoints.main.steps]]
+foreach = "${config.items}"
+concurrency = "${config.n}"
+result = "out"
+
+[[entrypoints.main.steps.steps]]
+set = "v"
+value = "${item}"
+
+[[entrypoints.main.steps]]
+return = "${out}"
+""".replace("[configurables.n]", '[configurables.items]\ntype = "int[]"\ndefault = [1, 2, 3, 4]\n\n[configurables.n]')
+    store = ProjectStore.open(make_project(tmp_path / "p", text))
+    assert errors(check(store, env={})) == []
+    result = asyncio.run(Engine(store, env={}, history=False).run())
+    assert result.ok and result.result == [1, 2, 3, 4]
+    engine = Engine(store, overrides={"n": "0"}, env={}, history=False)
+    engine.preflight = lambda entry=None: engine.entry_name(entry)  # the runtime's own checks only
+    result = asyncio.run(engine.run())
+    assert result.status == "failed" and result.error["message"] == "n is used as foreach.concurrency, which must be at least 1"

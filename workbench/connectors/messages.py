@@ -105,7 +105,7 @@ def phrase(err: Mapping[str, Any]) -> tuple[str, bool]:
         return "is required", True
     if type_ in ("value_error", "assertion_error"):
         text = str(ctx.get("error", "")) or _strip(str(err.get("msg", "")))
-        return text, text.startswith(("must ", "is ", "needs "))
+        return text, text.startswith(("must ", "is ", "needs ", "has "))
     return _strip(str(err.get("msg", "invalid"))), False
 
 

@@ -9,19 +9,27 @@ from typing import Any
 from workbench.project.address import split_key_path
 from workbench.project.config import env_name, format_value
 from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
-from workbench.project.expressions import ExpressionError, iter_templates, parse_expression, parse_template
-from workbench.project.model import BRANCH_ATTRS, CallStep, ForeachStep, IfStep, child_branches
+from workbench.project.expressions import (
+    ExpressionError,
+    iter_templates,
+    parse_expression,
+    parse_template,
+)
+from workbench.project.model import (
+    BRANCH_ATTRS,
+    CallStep,
+    ForeachStep,
+    IfStep,
+    child_branches,
+)
+from workbench.project.static_types import ERROR_TYPE, item_type, merge, static_value
 from workbench.project.store import CONFIG_FILE, ProjectStore
 from workbench.project.validation import (
-    ERROR_TYPE,
     args_problems,
     connection_problems,
-    defined_types,
     foreach_problems,
-    item_type,
-    merge,
-    static_value,
 )
+from workbench.project.validator import defined_types
 
 RESERVED = ("config", "error")
 MIN_SECRET_LENGTH = 4  # a shorter secret value gets a `short-secret` warning
@@ -62,9 +70,10 @@ class _Checker:
         self.diagnostics.append(self.store.diag(code, message, path, severity=severity, **kw))
 
     def run(self, resolved) -> None:
-        from workbench.project.validation import config_env
+        from workbench.project.static_types import config_env
 
         self.config_static = config_env(resolved)  # what each `${config.X}` holds, for the field checks
+        self.redactor = resolved.redactor()  # a schema's own message may quote a value
         self.configurables(resolved)
         self.connections()
         for name, entry in self.project.entrypoints.items():
@@ -161,11 +170,12 @@ class _Checker:
     def problems(self, problems) -> None:
         """Field problems from the one validation (workbench.project.validation)."""
         for problem in problems:
-            self.add(problem.code, problem.message, problem.key_path, problem.severity)
+            message = self.redactor.text(problem.message) if self.redactor else problem.message
+            self.add(problem.code, message, problem.key_path, problem.severity)
 
     # -- entry points and steps -----------------------------------------------------------------
     def base_scope(self) -> dict:
-        """The variables every step sees, with what they hold (validation.Static)."""
+        """The variables every step sees, with what they hold (static_types.Static)."""
         return {"config": self.config_static}
 
     def entrypoint(self, name: str, entry) -> None:

@@ -225,6 +225,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             f"differs, nothing when equal. Returns {{status: created|updated|unchanged, changed, resource}}.",
             EnsureUserParams if kind == "User" else EnsureGroupParams,
             result="EnsureResult",
+            checks=_PAYLOAD_CHECKS,
         ),
         OperationSpec(f"get{kind}", f"Get {kind}", f"GET /{plural}/<id>. Returns the {lower}.", GetParams, result=kind),
         OperationSpec(
@@ -283,6 +284,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         SyncParams,
         result="SyncReport",
         idempotent=False,
+        checks=_PAYLOAD_CHECKS,
     ),
     "syncGroups": OperationSpec(
         "syncGroups",
@@ -292,6 +294,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         SyncParams,
         result="SyncReport",
         idempotent=False,
+        checks=_PAYLOAD_CHECKS,
     ),
     "bulk": OperationSpec(
         "bulk",

@@ -269,6 +269,8 @@ def bulk_errors(operations: list[Any]) -> list[dict[str, Any]]:
 _RESOURCE_OPS = {
     "createUser": ("User", "RESOURCE_CREATION_REQUEST"),
     "createGroup": ("Group", "RESOURCE_CREATION_REQUEST"),
+    "ensureUser": ("User", "RESOURCE_CREATION_REQUEST"),
+    "ensureGroup": ("Group", "RESOURCE_CREATION_REQUEST"),
     "replaceUser": ("User", "RESOURCE_REPLACEMENT_REQUEST"),
     "replaceGroup": ("Group", "RESOURCE_REPLACEMENT_REQUEST"),
 }
@@ -287,11 +289,26 @@ def param_errors(operation: str, data: dict[str, Any]) -> list[dict[str, Any]]:
         return [{**err, "loc": ("operations", *err["loc"])} for err in patch_errors(operation[5:], ops)]
     if operation == "bulk" and isinstance(data, dict) and isinstance(data.get("operations"), list):
         return [{**err, "loc": ("operations", *err["loc"])} for err in bulk_errors(data["operations"])]
+    if operation in ("syncUsers", "syncGroups") and isinstance(data, dict) and isinstance(data.get("desired"), list):
+        for index, item in enumerate(data["desired"]):  # the sync stops at the first one it refuses
+            errors = resource_errors(operation[4:-1], item, "RESOURCE_CREATION_REQUEST")
+            if errors:
+                return [{**err, "loc": ("desired", index, *err["loc"])} for err in errors]
+        return []
     target = _RESOURCE_OPS.get(operation)
     if target is None or not isinstance(data, dict) or not isinstance(data.get("payload"), dict):
         return []
     kind_name, context = target
-    return [{**err, "loc": ("payload", *err["loc"])} for err in resource_errors(kind_name, data["payload"], context)]
+    errors = [{**err, "loc": ("payload", *err["loc"])} for err in resource_errors(kind_name, data["payload"], context)]
+    if not errors and operation.startswith("ensure"):
+        from workbench.connectors.scim.diff import value_at
+
+        match_on = data.get("matchOn") or _KINDS[kind_name].key
+        value = value_at(data["payload"], match_on) if isinstance(match_on, str) else None
+        if isinstance(match_on, str) and (value is None or isinstance(value, (dict, list))):
+            message = f"has no {match_on} value to match on"
+            errors.append({"loc": ("payload",), "type": "value_error", "msg": message, "ctx": {"error": message}})
+    return errors
 
 
 def _patch(kind: _Kind, operations: list[dict[str, Any]]) -> dict[str, Any]:

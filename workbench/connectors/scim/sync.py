@@ -8,9 +8,10 @@ that attribute works too:
 - deprovision: in scope, absent from desired (deactivate = `active` false, or delete);
 - unchanged.
 
-Computing the plan sends only reads. A plan that would change more than `maxChanges` (a count,
-or a percentage of the resources in scope) is refused unless forced, so a truncated source
-cannot deactivate everyone. Applying a plan twice sends no write the second time.
+Computing the plan sends only reads. A plan that would change (update or deprovision) more than
+`maxChanges` of the resources in scope (a count, or a percentage of them) is refused unless
+forced, so a truncated source cannot deactivate everyone. Creates do not count: they change no
+resource in scope. Applying a plan twice sends no write the second time.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class Plan:
 
     @property
     def changing(self) -> int:
-        return sum(1 for c in self.changes if c.action != UNCHANGED)
+        """The resources in scope the plan changes (updates and deprovisions; not the creates),
+        what `maxChanges` limits."""
+        return sum(1 for c in self.changes if c.action in (UPDATE, DEPROVISION))
 
     def to_dict(self) -> dict[str, Any]:
         return {

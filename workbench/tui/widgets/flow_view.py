@@ -63,7 +63,7 @@ class FlowView(VerticalScroll, can_focus=False):
         # would otherwise be 4,000 widgets to build before the first one shows.
         self._specs: list[tuple[str, Callable[[], Any]]] = []  # (node key or "", make the widget)
         self._mounted = 0
-        self._nodes: list[FlowNode] = []  # the mounted focusable nodes, in order
+        self._flow_nodes: list[FlowNode] = []  # the mounted focusable nodes, in order
         self._cards: dict[str, StepCard] = {}  # the mounted cards by address
         self._issues = Issues()
         self._op_label: Callable[[str], str] = lambda call: ""
@@ -86,7 +86,7 @@ class FlowView(VerticalScroll, can_focus=False):
         specs.append(("", lambda: Heading("■ End", classes="flow-end")))
         specs.append(("", lambda: Heading("⚠ Error Handler", classes="flow-error-handler")))
         self._steps(specs, view.steps(entry, "onError"), StepAddress.top(0, "onError"))
-        self._specs, self._mounted, self._nodes, self._cards = specs, 0, [], {}
+        self._specs, self._mounted, self._flow_nodes, self._cards = specs, 0, [], {}
         with self.app.batch_update():
             self.remove_children()
             self._grow(PAGE)
@@ -130,7 +130,7 @@ class FlowView(VerticalScroll, can_focus=False):
             return False
         widgets = [make() for _, make in self._specs[self._mounted: self._mounted + count]]
         self._mounted += len(widgets)
-        self._nodes += [w for w in widgets if isinstance(w, FlowNode)]
+        self._flow_nodes += [w for w in widgets if isinstance(w, FlowNode)]
         self.mount_all(widgets)
         for widget in widgets:
             if isinstance(widget, StepCard):
@@ -189,7 +189,7 @@ class FlowView(VerticalScroll, can_focus=False):
     @property
     def nodes(self) -> list[FlowNode]:
         """The mounted focusable nodes, in order."""
-        return list(self._nodes)
+        return list(self._flow_nodes)
 
     @property
     def current(self) -> FlowNode | None:
@@ -199,13 +199,13 @@ class FlowView(VerticalScroll, can_focus=False):
     def focus_key(self, key: str) -> bool:
         if not self._grow_to(key):
             return False
-        node = next((n for n in self._nodes if n.key == key), None)
+        node = next((n for n in self._flow_nodes if n.key == key), None)
         if node is not None:
             node.focus()
         return node is not None
 
     def focus_first(self) -> None:
-        nodes = self._nodes
+        nodes = self._flow_nodes
         # The first step of the main flow, else Start (not an Error Handler step).
         target = next((n for n in nodes if n.role == "step" and not n.address.startswith("onError")), None)
         target = target or (nodes[0] if nodes else None)
@@ -217,12 +217,12 @@ class FlowView(VerticalScroll, can_focus=False):
             self.focus_first()
 
     def action_move_focus(self, delta: int) -> None:
-        nodes, current = self._nodes, self.current
+        nodes, current = self._flow_nodes, self.current
         if not nodes:
             return
         index = (nodes.index(current) if current in nodes else -delta) + delta
         if index >= len(nodes) - MARGIN and self._grow(PAGE):
-            nodes = self._nodes
+            nodes = self._flow_nodes
         nodes[max(0, min(index, len(nodes) - 1))].focus()
 
     def on_descendant_focus(self) -> None:
