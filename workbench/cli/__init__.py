@@ -29,7 +29,8 @@ def _usage() -> str:
     lines = ["usage: workbench [DIR]            open the app on a project (default: .)",
              "       workbench COMMAND [...]    (workbench COMMAND --help for its options)", "", "commands:"]
     lines += [f"  {name:<12} {help_text}" for name, (_, help_text) in COMMANDS.items()]
-    lines += ["", "exit codes: 0 ok, 1 a run failed, 2 invalid project or usage, 130 interrupted"]
+    lines += ["", "exit codes: 0 ok, 1 a run failed, 2 invalid project or usage, 3 (run --strict) succeeded with",
+              "tolerated failures, 130 interrupted"]
     return "\n".join(lines)
 
 

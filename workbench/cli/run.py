@@ -2,7 +2,8 @@
 
 Prints one line per step as the run goes (`-v` adds the HTTP exchanges), or with `--json` one
 event per line and nothing else on stdout. Exit codes: 0 succeeded, 1 failed, 2 nothing was run
-(invalid project, missing value, bad usage), 130 interrupted. Ctrl+C (or SIGTERM) cancels the
+(invalid project, missing value, bad usage), 3 succeeded with failures it was told to tolerate
+(`errors = "collect"`, `onError = "continue"`) under `--strict`, 130 interrupted. Ctrl+C (or SIGTERM) cancels the
 run cleanly; a second Ctrl+C exits at once.
 
 `EventPrinter` is shared with `workbench runs show` and `workbench schedule`.
@@ -22,6 +23,7 @@ from workbench.runtime.lines import EventLines, format_duration
 
 _duration = format_duration  # `workbench runs` imports it from here
 
+EXIT_TOLERATED = 3  # --strict: succeeded, with failures that did not stop it
 EXIT_CODES = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_INTERRUPTED}
 
 
@@ -32,6 +34,8 @@ def configure(parser) -> None:
     parser.add_argument("--config", metavar="FILE", help="read configurable values from FILE instead of Config.toml")
     parser.add_argument("--json", action="store_true", help="print the events as JSON Lines")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the HTTP exchanges")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit 3 when the run succeeded but collected or continued past failures")
 
 
 def run(args) -> int:
@@ -51,6 +55,8 @@ def _run(args) -> int:
         return EXIT_USAGE
     if result.history_error:
         print(f"workbench: warning: {result.history_error}", file=sys.stderr)
+    if args.strict and result.ok and result.failed_items:
+        return EXIT_TOLERATED
     return EXIT_CODES.get(result.status, EXIT_FAILED)
 
 

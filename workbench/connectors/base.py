@@ -7,6 +7,7 @@ without the implementation. The implementation (a `Connection` subclass) is name
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,10 @@ HeaderMap = Annotated[dict[str, str], AfterValidator(_ascii_headers)]
 
 # Called by a connection after each HTTP exchange: (method, url, status or None, duration_ms).
 ExchangeHook = Callable[[str, str, int | None, float], None]
+# Set by the runtime while a step with its own retry policy runs: a connection then sends each
+# request once, and the step's policy is the one retry loop (see runtime/policies.py).
+single_attempt: contextvars.ContextVar[bool] = contextvars.ContextVar("wb_single_attempt", default=False)
+
 # Called with a secret a connection derives at run time (an access token, a Basic credential), so
 # the run masks it like a configured secret.
 SecretHook = Callable[[str], None]
@@ -168,7 +173,15 @@ class Connection:
 
 
 class ConnectorError(Exception):
-    """An operation failed. `status`, `scim_type` and `detail` are set when the server said so."""
+    """An operation failed. `status`, `scim_type` and `detail` are set when the server said so.
+    For a step's retry policy: `timed_out` (a deadline or timeout ended it), `retry_after` (the
+    server's Retry-After, in seconds) and `resend_safe` (True: the connector made sure sending
+    again cannot apply it twice; False: it may have been applied; None: as the operation's
+    idempotence says)."""
+
+    timed_out: bool = False
+    retry_after: float | None = None
+    resend_safe: bool | None = None
 
     def __init__(
         self,
@@ -192,6 +205,12 @@ class ConnectorError(Exception):
             out["scimType"] = self.scim_type
         if self.detail is not None:
             out["detail"] = self.detail
+        if self.timed_out:
+            out["timedOut"] = True
+        if self.retry_after is not None:
+            out["retryAfter"] = self.retry_after
+        if self.resend_safe is not None:
+            out["resendSafe"] = self.resend_safe
         return out
 
 

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from workbench.connectors.base import Connection, ConnectorError
+from workbench.connectors.base import Connection, ConnectorError, single_attempt
 from workbench.connectors.urls import safe_url
 from workbench.project.config import Redactor
 
@@ -65,6 +65,11 @@ class RetryLater(Exception):
         super().__init__(error.message)
         self.error = error
         self.response = response
+
+
+def _timed_out(error: ConnectorError) -> ConnectorError:
+    error.timed_out = True
+    return error
 
 
 def retryable(outcome: ConnectorError | httpx.Response, *, idempotent: bool) -> bool:
@@ -141,6 +146,8 @@ class HttpxConnection(Connection):
 
     @property
     def attempts(self) -> int:
+        if single_attempt.get():  # a step's own retry policy is the loop (runtime/policies.py)
+            return 1
         retry = getattr(self.config, "retry", None)
         return retry.attempts if retry is not None else 1
 
@@ -185,7 +192,7 @@ class HttpxConnection(Connection):
             status = response.status_code
             return response
         except TimeoutError:
-            raise Ambiguous(f"{self.where(request)}: no complete answer within the {self.timeout:g} s deadline") from None
+            raise _timed_out(Ambiguous(f"{self.where(request)}: no complete answer within the {self.timeout:g} s deadline")) from None
         except httpx.HTTPError as exc:
             raise self.transport_error(exc, request) from exc
         finally:
@@ -228,15 +235,15 @@ class HttpxConnection(Connection):
     def transport_error(self, exc: httpx.HTTPError, request: httpx.Request) -> ConnectorError:
         where = self.where(request)
         if isinstance(exc, httpx.ConnectTimeout):
-            return NotSent(f"{where}: timed out connecting (timeout {self.timeout:g} s)")
+            return _timed_out(NotSent(f"{where}: timed out connecting (timeout {self.timeout:g} s)"))
         if isinstance(exc, httpx.PoolTimeout):
-            return NotSent(f"{where}: timed out waiting for a pooled connection (timeout {self.timeout:g} s)")
+            return _timed_out(NotSent(f"{where}: timed out waiting for a pooled connection (timeout {self.timeout:g} s)"))
         if isinstance(exc, httpx.ConnectError):
             return NotSent(f"{where}: cannot connect ({self.mask(str(exc)) or type(exc).__name__})")
         if isinstance(exc, httpx.WriteTimeout):
-            return Ambiguous(f"{where}: timed out sending the request (timeout {self.timeout:g} s)")
+            return _timed_out(Ambiguous(f"{where}: timed out sending the request (timeout {self.timeout:g} s)"))
         if isinstance(exc, httpx.TimeoutException):
-            return Ambiguous(f"{where}: timed out waiting for the response (timeout {self.timeout:g} s)")
+            return _timed_out(Ambiguous(f"{where}: timed out waiting for the response (timeout {self.timeout:g} s)"))
         if isinstance(exc, (httpx.NetworkError, httpx.RemoteProtocolError)):
             return Ambiguous(f"{where}: {type(exc).__name__}: {self.mask(str(exc))}")
         return ConnectorError(f"{where}: {type(exc).__name__}: {self.mask(str(exc))}")

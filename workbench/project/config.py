@@ -194,6 +194,7 @@ _QUERY_SAFE = "".join(chr(i) for i in range(0x21, 0x7F) if chr(i) not in '"#<>')
 # happens to be part of "message" or "status" cannot garble the structure readers rely on.
 STRUCTURAL_KEYS = frozenset({
     "message", "type", "status", "scimType", "detail", "request", "step", "item", "tokenUrl", "error",
+    "timedOut", "retryAfter", "resendSafe", "failedItems",
 })
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from workbench.project.policy import OnError, RetryPolicy, check_timeout
 from workbench.project.view import STEP_KINDS
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -54,6 +55,11 @@ class ConnectionDecl(BaseModel):
 
 class _Step(_Model):
     label: str = ""  # an optional caption for the step card
+    retry: RetryPolicy | None = None  # the step's own retry loop (runtime/policies.py)
+    timeout: float | str | None = None  # the whole step's deadline, retries included: "30s"
+    onError: OnError = "fail"  # "continue": the error is recorded and the flow goes on
+
+    _timeout = field_validator("timeout")(classmethod(lambda cls, value: check_timeout(value)))
 
     @property
     def kind(self) -> str:
@@ -97,6 +103,7 @@ class IfStep(_Step):
 class ForeachStep(_Step):
     KIND: ClassVar[str] = "foreach"
     foreach: str  # an expression giving a list, e.g. "${rows}"
+    errors: Literal["stop", "collect"] = "stop"  # collect: failed items do not stop the others
     as_: str = Field(default="item", alias="as", pattern=NAME_PATTERN)
     concurrency: int | str = 1  # 1 to 256, or an expression giving that (checked once resolved)
     steps: list[Step] = []

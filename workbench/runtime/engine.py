@@ -22,26 +22,21 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 
-from workbench.project.expressions import ExpressionError, parse_expression, parse_template
-from workbench.project.model import CallStep, FailStep, ForeachStep, IfStep, LogStep, ReturnStep, SetStep
+from workbench.project.expressions import ExpressionError
 from workbench.runtime import events as ev
 from workbench.runtime.history import HistoryWriter, new_run_id
 from workbench.runtime.log_masking import masked_logs
+from workbench.runtime.policies import StepTimeout, with_policies
+from workbench.runtime.nodes import NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms, summarize
 
 Sink = Callable[[ev.Event], None]
-_NOTHING = object()  # "this step produced no value"
-PROGRESS_INTERVAL = 0.1  # seconds between foreach.progress events of one loop
-_current_step: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar("wb_step", default=None)
 
 
 class PreflightError(Exception):
@@ -62,24 +57,12 @@ class RunResult:
     run_id: str = ""
     duration_ms: float = 0.0
     history_error: str | None = None  # the run went on, but its history could not be written
+    failed_items: int = 0  # failures that did not stop the run (errors = "collect", onError = "continue")
+    ok_items: int = 0  # the items of errors = "collect" loops that succeeded
 
     @property
     def ok(self) -> bool:
         return self.status == ev.SUCCEEDED
-
-
-class StepError(Exception):
-    """A step failed; `error` is what `${error}` holds in onError."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message", ""))
-        self.error = error
-
-
-class _Return(Exception):
-    def __init__(self, value: Any) -> None:
-        super().__init__()
-        self.value = value
 
 
 class Engine:
@@ -169,6 +152,9 @@ class _Run:
         self.history = HistoryWriter(self.root, run_id, keep=engine.keep) if engine.history else None
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
         self.connections: dict[str, Any] = {}
+        self.failures = 0  # failures that did not stop the run (collected items, continued steps)
+        self.collected_ok = 0  # items of errors = "collect" loops that succeeded
+        self.tolerant = False  # a collect loop or a continued step ran: report the counts
         self.cancel_requested = False
         self.body: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -185,7 +171,7 @@ class _Run:
 
     def on_exchange(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
         if self.emit is not None:
-            where = _current_step.get()
+            where = current_step.get()
             step, item = where if where else (None, None)
             self.emit(ev.HttpExchange(self.run_id, time.time(), method, url, status, round(duration_ms, 1), step, item))
 
@@ -226,31 +212,33 @@ class _Run:
         if self.redactor:
             result, error = self.redactor.data(result), self.redactor.data(error)
         if self.emit:
-            self.emit(ev.RunFinished(self.run_id, time.time(), status, duration, result, error))
+            failed_items, ok_items = (self.failures, self.collected_ok) if self.tolerant or self.failures else (None, None)
+            self.emit(ev.RunFinished(self.run_id, time.time(), status, duration, result, error, failed_items, ok_items))
         if self.history is not None:
             self.history.close()
         if external_cancel:
             raise asyncio.CancelledError
         problem = self.history.problem if self.history is not None else None
-        return RunResult(status, result, error, self.run_id, duration, history_error=problem)
+        return RunResult(status, result, error, self.run_id, duration, history_error=problem,
+                         failed_items=self.failures, ok_items=self.collected_ok)
 
     async def steps(self) -> tuple[str, Any, dict | None]:
         entry = self.project.entrypoints[self.entry]
         scope: dict[str, Any] = {"config": self.config_scope}
         try:
             await self.run_steps(compile_steps(entry.steps, self.project), scope, None)
-        except _Return as ret:
+        except Return as ret:
             return ev.SUCCEEDED, ret.value, None
         except StepError as exc:
             await self.run_on_error(compile_steps(entry.onError, self.project, "onError."), scope, exc.error)
             return ev.FAILED, None, exc.error
         return ev.SUCCEEDED, None, None
 
-    async def run_on_error(self, steps: list[_Node], scope: dict, error: dict) -> None:
+    async def run_on_error(self, steps: list[Node], scope: dict, error: dict) -> None:
         handler_scope = {**scope, "error": error}
         try:
             await self.run_steps(steps, handler_scope, None)
-        except (_Return, StepError):
+        except (Return, StepError):
             pass  # the handler's own failure is in its step events; the run's error stays the first
 
     async def close_connections(self) -> None:
@@ -285,50 +273,60 @@ class _Run:
         return cls(spec, config, context=OperationContext(project_dir=self.root, redactor=self.redactor), on_exchange=self.on_exchange)
 
     # -- steps --
-    async def run_steps(self, nodes: list[_Node], scope: dict, item: int | None) -> Any:
-        last = _NOTHING
+    async def run_steps(self, nodes: list[Node], scope: dict, item: int | None) -> Any:
+        last = NOTHING
         for node in nodes:
             value = await self.step(node, scope, item)
-            if value is not _NOTHING:
+            if value is not NOTHING:
                 last = value
         return last
 
-    async def step(self, node: _Node, scope: dict, item: int | None) -> Any:
+    async def step(self, node: Node, scope: dict, item: int | None) -> Any:
         emit = self.emit
         if emit is not None:
             emit(ev.StepStarted(self.run_id, time.time(), node.path, node.kind, node.label, item))
         started = time.perf_counter()
         try:
-            value, summary = await node.run(self, scope, item)
-        except _Return as ret:
+            if node.retry is None and node.timeout is None:
+                value, summary = await node.run(self, scope, item)
+            else:
+                value, summary = await with_policies(
+                    lambda: node.run(self, scope, item), retry=node.retry, timeout=node.timeout,
+                    idempotent=node.idempotent, error_of=_error_of,
+                    on_retry=lambda attempt, error, delay: self.retrying(node, item, attempt, error, delay))
+        except Return as ret:
             if emit is not None:
                 text = summarize(ret.value) if node.kind == "return" else ""
                 emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK,
-                                     _ms(started), text, item))
-            raise
-        except StepError as exc:
-            exc.error.setdefault("step", node.path)
-            if item is not None:
-                exc.error.setdefault("item", item)
-            if emit is not None:
-                emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.FAILED,
-                                     _ms(started), "", item, exc.error))
+                                     ms(started), text, item))
             raise
         except Exception as exc:  # noqa: BLE001 - any failure of a step is the run's error
-            error = error_dict(exc)
-            error["step"] = node.path
+            error = _error_of(exc)
+            error.setdefault("step", node.path)
             if item is not None:
-                error["item"] = item
+                error.setdefault("item", item)
             if emit is not None:
                 emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.FAILED,
-                                     _ms(started), "", item, error))
+                                     ms(started), "", item, error))
+            if node.continues:  # onError = "continue": recorded above, and the flow goes on
+                self.failures += 1
+                self.tolerant = True
+                return NOTHING
+            if isinstance(exc, StepError):
+                raise
             raise StepError(error) from exc
         if emit is not None:
-            emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, _ms(started),
+            emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, ms(started),
                                  summarize(value) if summary is None else summary, item))
-        return value if node.produces else _NOTHING
+        return value if node.produces else NOTHING
 
-    def skip(self, nodes: list[_Node], item: int | None) -> None:
+    def retrying(self, node: Node, item: int | None, attempt: int, error: dict, delay: float) -> None:
+        if self.emit is not None:
+            message = (f"retrying {node.label} (attempt {attempt + 1} of {node.retry.attempts}) in {delay:g} s "
+                       f"after: {error.get('message', '')}")
+            self.emit(ev.Log(self.run_id, time.time(), "warning", message, node.path, item))
+
+    def skip(self, nodes: list[Node], item: int | None) -> None:
         """Report the steps of a branch not taken, so the app can grey them out."""
         if self.emit is None:
             return
@@ -339,346 +337,9 @@ class _Run:
                 self.skip(child, item)
 
 
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 1)
-
-
-def error_dict(exc: BaseException) -> dict[str, Any]:
-    from workbench.connectors.base import ConnectorError
-
-    if isinstance(exc, ConnectorError):
-        return exc.to_dict()
-    if isinstance(exc, ValidationError):
-        return {"message": describe_validation(exc), "type": "ValidationError"}
-    return {"message": str(exc) or type(exc).__name__, "type": type(exc).__name__}
-
-
-def describe_validation(exc: ValidationError) -> str:
-    """In the project's words (no "Value error,", never the value)."""
-    from workbench.connectors.base import describe_errors
-
-    return "; ".join(describe_errors(exc.errors(include_url=False)))
-
-
-def summarize(value: Any, limit: int = 80) -> str:
-    """A short description of a step's result for the step line."""
-    if value is None or value is _NOTHING:
-        return ""
-    if isinstance(value, dict):
-        parts = [f"{key} {value[key]}" for key in ("id", "userName", "displayName", "status")
-                 if isinstance(value.get(key), (str, int))]
-        text = ", ".join(parts) if parts else f"{len(value)} keys"
-    elif isinstance(value, (list, tuple)):
-        text = f"{len(value)} items"
-    elif isinstance(value, str):
-        text = value
-    else:
-        text = json.dumps(value, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-# -- compiled steps -----------------------------------------------------------------------------
-
-
-def _compile_value(value: Any) -> Callable[[Mapping[str, Any]], Any]:
-    """A function that renders `value` in a scope. Templates are parsed once here; containers are
-    rebuilt on each call so connectors never share (and mutate) the same dict."""
-    if isinstance(value, str):
-        if "$" not in value:
-            return lambda scope: value
-        return parse_template(value).evaluate
-    if isinstance(value, Mapping):
-        items = [(key, _compile_value(item)) for key, item in value.items()]
-        return lambda scope: {key: fn(scope) for key, fn in items}
-    if isinstance(value, (list, tuple)):
-        parts = [_compile_value(item) for item in value]
-        return lambda scope: [fn(scope) for fn in parts]
-    return lambda scope: value
-
-
-class _Node:
-    produces = False  # whether its value counts as "the last value" of a foreach item
-
-    def __init__(self, step, path: str) -> None:
-        self.path = path
-        self.kind = step.kind
-        self.label = step.label or self.default_label(step)
-
-    def default_label(self, step) -> str:
-        return self.kind
-
-    def children(self) -> list[list[_Node]]:
-        return []
-
-    async def run(self, run: _Run, scope: dict, item: int | None) -> tuple[Any, str | None]:
-        raise NotImplementedError
-
-
-class _Call(_Node):
-    produces = True
-
-    def __init__(self, step: CallStep, path: str, project) -> None:
-        super().__init__(step, path)
-        self.call = step.call
-        self.connection = step.connection
-        self.operation = step.operation
-        self.raw_args = step.args
-        self.args = _compile_value(step.args)
-        self.result = step.result
-        self.params = None
-        self.op = None
-        self.problem = None
-        try:
-            from workbench.connectors import catalogue
-
-            spec = catalogue.get(project.connections[step.connection].connector)
-            self.op = spec.operations[step.operation]
-            self.params = self.op.params
-        except KeyError:  # reported by the diagnostics; fail only if the step runs
-            self.problem = f"{step.call}: unknown connection or operation"
-
-    def default_label(self, step) -> str:
-        return step.call
-
-    async def run(self, run, scope, item):
-        if self.problem:
-            raise StepError({"message": self.problem, "type": "UnknownOperation"})
-        conn = run.connection(self.connection)
-        args = self.args(scope)
-        try:
-            params = self.params.model_validate(args)
-        except ValidationError:
-            # Explained by the one validation (check's), with this run's values.
-            from workbench.project.validation import args_failure
-
-            failure = args_failure(self.op, self.raw_args, scope, call=self.call, rendered=args)
-            raise StepError({"message": str(failure), "type": "ValidationError"}) from None
-        token = _current_step.set((self.path, item))
-        try:
-            value = await conn.call(self.operation, params)
-        finally:
-            _current_step.reset(token)
-        if self.result:
-            scope[self.result] = value
-        return value, None
-
-
-class _Set(_Node):
-    produces = True
-
-    def __init__(self, step: SetStep, path: str) -> None:
-        super().__init__(step, path)
-        self.name = step.set
-        self.value = _compile_value(step.value)
-
-    def default_label(self, step) -> str:
-        return f"set {step.set}"
-
-    async def run(self, run, scope, item):
-        value = scope[self.name] = self.value(scope)
-        return value, None
-
-
-class _Log(_Node):
-    def __init__(self, step: LogStep, path: str) -> None:
-        super().__init__(step, path)
-        self.message = _compile_value(step.log)
-        self.level = step.level
-
-    async def run(self, run, scope, item):
-        message = _text(self.message(scope))
-        if run.emit is not None:
-            run.emit(ev.Log(run.run_id, time.time(), self.level, message, self.path, item))
-        return _NOTHING, message
-
-
-class _If(_Node):
-    produces = True
-
-    def __init__(self, step: IfStep, path: str, project) -> None:
-        super().__init__(step, path)
-        self.condition = parse_expression(step.if_)
-        self.then = compile_steps(step.then, project, f"{path}.then.")
-        self.else_ = compile_steps(step.else_, project, f"{path}.else.")
-
-    def default_label(self, step) -> str:
-        return f"if {step.if_}"
-
-    def children(self):
-        return [self.then, self.else_]
-
-    async def run(self, run, scope, item):
-        if self.condition.evaluate(scope):
-            run.skip(self.else_, item)
-            return await run.run_steps(self.then, scope, item), "then"
-        run.skip(self.then, item)
-        return await run.run_steps(self.else_, scope, item), "else"
-
-
-class _Foreach(_Node):
-    produces = True
-
-    def __init__(self, step: ForeachStep, path: str, project) -> None:
-        super().__init__(step, path)
-        self.source = _compile_value(step.foreach)
-        self.name = step.as_
-        self.concurrency = step.concurrency
-        self.dynamic = isinstance(step.concurrency, str)  # an expression: rendered and checked per run
-        self.result = step.result
-        self.steps = compile_steps(step.steps, project, f"{path}.steps.")
-
-    def default_label(self, step) -> str:
-        return f"foreach {step.as_} in {step.foreach}"
-
-    def children(self):
-        return [self.steps]
-
-    def width(self, scope) -> int:
-        if not self.dynamic:
-            return self.concurrency
-        from workbench.project.validation import InvalidValues, parse_concurrency
-
-        try:
-            return parse_concurrency(self.concurrency, scope)
-        except InvalidValues as exc:
-            raise StepError({"message": str(exc), "type": "ValidationError"}) from None
-
-    async def run(self, run, scope, item):
-        concurrency = self.width(scope)
-        items = self.source(scope)
-        if isinstance(items, dict) or not isinstance(items, (list, tuple)):
-            raise StepError({"message": f"foreach expects a list, got {type(items).__name__}", "type": "TypeError"})
-        progress = _Progress(run, self.path, len(items), item)
-        results = [None] * len(items) if self.result else None
-        try:
-            if concurrency == 1 or len(items) <= 1:
-                for index, value in enumerate(items):
-                    self.store(results, index, await self.one(run, scope, index, value, progress))
-            else:
-                await self.concurrently(run, scope, items, results, progress, concurrency)
-        finally:
-            progress.finish()
-        if self.result:
-            scope[self.result] = results
-        return (results if results is not None else _NOTHING), f"{len(items)} items"
-
-    async def one(self, run, scope, index: int, value: Any, progress: _Progress) -> Any:
-        try:
-            last = await run.run_steps(self.steps, {**scope, self.name: value}, index)
-        except BaseException as exc:
-            progress.count(failed=isinstance(exc, StepError))
-            raise
-        progress.count(failed=False)
-        return last
-
-    @staticmethod
-    def store(results: list | None, index: int, last: Any) -> None:
-        if results is not None:
-            results[index] = None if last is _NOTHING else last
-
-    async def concurrently(self, run, scope, items, results, progress, concurrency: int) -> None:
-        """N workers take the next item until the list is done or an item fails; a failure
-        lets the items in flight finish, then raises the first error."""
-        next_index = 0
-        first_error: list[BaseException] = []
-
-        async def worker() -> None:
-            nonlocal next_index
-            while not first_error and next_index < len(items):
-                index = next_index
-                next_index += 1
-                try:
-                    self.store(results, index, await self.one(run, scope, index, items[index], progress))
-                except Exception as exc:  # StepError or _Return: stop taking items
-                    first_error.append(exc)
-
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(concurrency, len(items)))]
-        try:
-            await asyncio.gather(*workers)
-        finally:
-            for task in workers:
-                task.cancel()
-            await asyncio.wait(workers)
-        if first_error:
-            raise first_error[0]
-
-
-class _Progress:
-    """Throttled foreach.progress events: the first, then at most one per PROGRESS_INTERVAL,
-    and the final count (also when the loop fails or is cancelled)."""
-
-    __slots__ = ("run", "path", "total", "item", "done", "failed", "last", "sent")
-
-    def __init__(self, run: _Run, path: str, total: int, item: int | None) -> None:
-        self.run, self.path, self.total, self.item = run, path, total, item
-        self.done = self.failed = 0
-        self.last = time.monotonic()
-        self.sent = (-1, -1)
-        self.send()
-
-    def count(self, failed: bool) -> None:
-        self.done += 1
-        self.failed += failed
-        now = time.monotonic()
-        if now - self.last >= PROGRESS_INTERVAL:
-            self.last = now
-            self.send()
-
-    def finish(self) -> None:
-        if self.sent != (self.done, self.failed):
-            self.send()
-
-    def send(self) -> None:
-        self.sent = (self.done, self.failed)
-        if self.run.emit is not None:
-            self.run.emit(ev.ForeachProgress(self.run.run_id, time.time(), self.path, self.done, self.total,
-                                             self.failed, self.item))
-
-
-class _Returner(_Node):
-    def __init__(self, step: ReturnStep, path: str) -> None:
-        super().__init__(step, path)
-        self.value = _compile_value(step.return_)
-
-    async def run(self, run, scope, item):
-        raise _Return(self.value(scope))
-
-
-class _Fail(_Node):
-    def __init__(self, step: FailStep, path: str) -> None:
-        super().__init__(step, path)
-        self.message = _compile_value(step.fail)
-
-    async def run(self, run, scope, item):
-        raise StepError({"message": _text(self.message(scope)), "type": "Fail"})
-
-
-def compile_steps(steps: list, project, prefix: str = "") -> list[_Node]:
-    nodes: list[_Node] = []
-    for index, step in enumerate(steps):
-        path = f"{prefix}{index}"
-        if isinstance(step, CallStep):
-            nodes.append(_Call(step, path, project))
-        elif isinstance(step, SetStep):
-            nodes.append(_Set(step, path))
-        elif isinstance(step, LogStep):
-            nodes.append(_Log(step, path))
-        elif isinstance(step, IfStep):
-            nodes.append(_If(step, path, project))
-        elif isinstance(step, ForeachStep):
-            nodes.append(_Foreach(step, path, project))
-        elif isinstance(step, ReturnStep):
-            nodes.append(_Returner(step, path))
-        elif isinstance(step, FailStep):
-            nodes.append(_Fail(step, path))
-        else:  # pragma: no cover - the model has no other kinds
-            raise TypeError(f"unknown step {step!r}")
-    return nodes
+def _error_of(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, StepError):
+        return exc.error
+    if isinstance(exc, StepTimeout):
+        return {"message": str(exc), "type": "StepTimeout", "timedOut": True}
+    return error_dict(exc)

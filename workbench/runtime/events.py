@@ -152,8 +152,10 @@ class RunFinished(Event):
     duration_ms: float
     result: Any = None  # the `return` value, if any
     error: dict | None = None
+    failed_items: int | None = None  # failures that did not stop the run (errors = "collect", onError = "continue")
+    ok_items: int | None = None  # the items of `errors = "collect"` loops that succeeded
     EVENT: ClassVar[str] = RUN_FINISHED
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"error"})
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"error", "failed_items", "ok_items"})
     TEXT: ClassVar[tuple[str, ...]] = ("result", "error")
 
 

@@ -91,6 +91,10 @@ class EventLines:
         status = d.get("status", "?")
         mark, code = self.RUN_MARKS.get(status, ("?", "0"))
         text = self.paint(f"{mark} {status} in {self.duration(d.get('durationMs'))}", code + ";1")
+        if d.get("failedItems") is not None:
+            failed = d["failedItems"]
+            counts = f" · {d.get('okItems') or 0:,} ok, {failed:,} failed"
+            text += self.paint(counts, "33" if failed else "32")
         if d.get("error"):
             text += self.paint(f": {describe_error(d['error'])}", "31")
         if d.get("result") is not None:

@@ -24,12 +24,12 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Static
+from textual.widgets import ContentSwitcher, Static
 
 from workbench.project.address import StepAddress
 from workbench.tui.errors import guarded
 from workbench.tui.issues import Issues, locate
-from workbench.tui.messages import ConfigurableRequested, InsertStepRequested, ItemChosen, ProblemChosen
+from workbench.tui.messages import InsertStepRequested, ItemChosen, ProblemChosen
 from workbench.project.session import ProjectSession
 from workbench.runtime.controller import RunController
 from workbench.tui.project_io import ProjectIO
@@ -38,6 +38,7 @@ from workbench.tui.run_feed import RunFeed
 from workbench.tui.step_actions import StepActions
 from workbench.tui.typeahead import TypeAhead
 from workbench.tui.widgets.project_tree import ProjectTree
+from workbench.tui.widgets.footer import StableFooter
 
 if TYPE_CHECKING:
     from workbench.tui.run_feed import RunFormat
@@ -129,7 +130,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         with Horizontal(id="main"):
             yield ProjectTree(id="project-tree")
             yield Vertical(id="centre")
-        yield Footer()
+        yield StableFooter()
 
     async def _mount_views(self) -> None:
         from workbench.tui.widgets.connection_view import ConnectionView
@@ -303,42 +304,20 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         return self.connection_view.form if self.views_ready else None
 
     def _show_connection(self, name: str, focus: bool, *, force: bool = False) -> None:
-        raw = self.project_view.connections.get(name, {})
-        view = self.connection_view
-        form = view.form
-        if form is not None and form.original == name and not force:
-            fresh = {k: v for k, v in raw.items() if k != "connector"}
-            if form.values == fresh or form.is_dirty:  # up to date, or keep the person's edits
-                if focus:
-                    form.focus_first()
-                return
-        if self.specs is None:
-            view.show_note("loading connectors…")
-            if self._reshow not in self._after_catalogue:
-                self._after_catalogue.append(self._reshow)
-            return
-        spec = self.specs.get(str(raw.get("connector")))
-        if spec is None:
-            view.show_note(f"✗ unknown connector {raw.get('connector')!r} for {name}. Fix it in workbench.toml.",
-                           classes="placeholder error")
-            return
-        self._mount_form(spec, name, raw, focus)
+        view = self.project_view
+        shown = self.connection_view.show_connection(name, view.connections.get(name, {}), self.specs,
+                                                     view, focus=focus, force=force)
+        if not shown and self._reshow not in self._after_catalogue:
+            self._after_catalogue.append(self._reshow)  # the form comes with the catalogue
 
     def _reshow(self) -> None:
         self._show(*self.current, focus=False, force=True)
-
-    def _mount_form(self, spec: Any, name: str | None, raw: dict[str, Any], focus: bool) -> None:
-        from workbench.tui.widgets.connection_form import ConnectionForm
-
-        form = ConnectionForm(spec, name, raw, taken=set(self.project_view.connections),
-                              configurables=tuple(self.project_view.configurables))
-        self.connection_view.show_form(form, focus)
 
     def new_connection(self, spec: Any) -> None:
         """After the palette: an empty form for this connector in the centre."""
         if spec is None:
             return
-        self._mount_form(spec, None, {}, focus=True)
+        self.connection_view.new_form(spec, self.project_view)
         self.current = ("connections", "<new>")
         self.query_one("#view", ContentSwitcher).current = "connection-view"
 
@@ -476,37 +455,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             self.notify("select an automation to run", severity="warning")
             return
         self.start_run(entry)  # run_actions.py
-
-    @guarded
-    def action_new_configurable(self) -> None:
-        """From the Configurations pane: declared at once."""
-        from workbench.tui.screens.configurable_form import ConfigurableScreen
-
-        def created(name: str | None) -> None:
-            if name:
-                self.show_item("configurables", name, focus=True)
-
-        self.push_screen(ConfigurableScreen(set(self.project_view.configurables)), created)
-
-    @guarded
-    def on_configurable_requested(self, message: ConfigurableRequested) -> None:
-        """From a form's field: a draft, declared when that form is saved."""
-        from workbench.tui.screens.configurable_form import ConfigurableScreen
-
-        message.stop()
-        field = message.field
-        form = next((node for node in field.ancestors_with_self if hasattr(node, "drafts")), None)
-        taken = set(self.project_view.configurables) | set(form.drafts if form is not None else ())
-
-        def created(draft) -> None:
-            if draft is None:
-                return
-            if form is not None:
-                form.drafts[draft.name] = draft
-            field.bind(draft.name)
-
-        self.push_screen(ConfigurableScreen(taken, message.suggestion, message.type, message.secret,
-                                            message.description, draft=True), created)
 
     def on_problem_chosen(self, message: ProblemChosen) -> None:
         item, address = locate(message.diagnostic)

@@ -1,5 +1,6 @@
-"""What the flow view and the tree ask for: insert, edit, move and delete steps (the step panel,
-then the step form), edit an automation, delete an item. A mixin of WorkbenchApp."""
+"""What the flow view, the tree and the forms ask for: insert, edit, move and delete steps (the
+step panel, then the step form), edit an automation, delete an item, make a configurable. These
+are WorkbenchApp's handlers; the state they use is the app's project view and catalogue."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from workbench.tui.errors import guarded
 from workbench.tui.messages import (
+    ConfigurableRequested,
     DeleteStepRequested,
     EditEntryRequested,
     EditStepRequested,
@@ -18,7 +20,10 @@ from workbench.project.view import step_kind
 
 
 class StepActions:
-    """Mixed into WorkbenchApp (uses its outline, specs, flow and apply_edit)."""
+    """WorkbenchApp's editing handlers (they use its project_view, specs, flow and apply_edit)."""
+
+    project_view: Any  # workbench.project.view.ProjectView
+    specs: dict[str, Any] | None
 
     def _connections_for_panel(self) -> list[tuple[str, Any]]:
         return [(name, (self.specs or {}).get(str(decl.get("connector"))))
@@ -128,3 +133,34 @@ class StepActions:
 
         self.push_screen(ConfirmScreen(f"Delete the {what} {name}? Steps or fields that use it will be reported "
                                        "by the check."), answer)
+
+    @guarded
+    def action_new_configurable(self) -> None:
+        """From the Configurations pane: declared at once."""
+        from workbench.tui.screens.configurable_form import ConfigurableScreen
+
+        def created(name: str | None) -> None:
+            if name:
+                self.show_item("configurables", name, focus=True)
+
+        self.push_screen(ConfigurableScreen(set(self.project_view.configurables)), created)
+
+    @guarded
+    def on_configurable_requested(self, message: ConfigurableRequested) -> None:
+        """From a form's field: a draft, declared when that form is saved."""
+        from workbench.tui.screens.configurable_form import ConfigurableScreen
+
+        message.stop()
+        field = message.field
+        form = next((node for node in field.ancestors_with_self if hasattr(node, "drafts")), None)
+        taken = set(self.project_view.configurables) | set(form.drafts if form is not None else ())
+
+        def created(draft) -> None:
+            if draft is None:
+                return
+            if form is not None:
+                form.drafts[draft.name] = draft
+            field.bind(draft.name)
+
+        self.push_screen(ConfigurableScreen(taken, message.suggestion, message.type, message.secret,
+                                            message.description, draft=True), created)

@@ -5,14 +5,15 @@ widget to handle the previous one. A Tab's focus change, a row mounted after a k
 Input focused after Enter all come later, through message queues. Keys sent in one burst (SSH,
 a paste after Enter) then reach the old widget, or are lost.
 
-So an input event waits until the effects of the one before it have settled: the App and every
-widget of the screen have handled what was queued (a few rounds, for chains of messages). A key
-arriving when all is quiet goes through at once: only bursts wait.
+So an input event that comes soon after the one before it waits until that one's effects have
+settled: the App and every widget of the screen have handled what was queued (a few rounds, for
+chains of messages). A key after a pause goes through at once, with no work: only bursts wait.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any
 
@@ -20,6 +21,7 @@ from textual import events
 
 ROUNDS = 3  # key -> Changed -> a handler that mounts or focuses -> the mounted widget composes
 ROUND_TIMEOUT = 0.5  # a widget removed meanwhile never answers: go on without it
+QUIET = 0.15  # seconds after an input event when its effects are surely done (a person's pace)
 
 
 class TypeAhead:
@@ -29,6 +31,7 @@ class TypeAhead:
         self.busy = False
         self.replaying: events.Event | None = None
         self._task: asyncio.Task | None = None
+        self.handled_at = float("-inf")
 
     @staticmethod
     def applies(event: events.Event) -> bool:
@@ -42,12 +45,19 @@ class TypeAhead:
         if self.busy or self.pending:
             self.pending.append(event)
             return True
+        if time.monotonic() - self.handled_at < QUIET:  # a burst: settle the last one first
+            self.pending.append(event)
+            self.busy = True
+            self._task = asyncio.create_task(self._settle())
+            return True
         return False
 
     def handled(self) -> None:
-        """The App has dispatched an input event: settle before the next one."""
-        self.busy = True
-        self._task = asyncio.create_task(self._settle())
+        """The App has dispatched an input event."""
+        self.handled_at = time.monotonic()
+        if self.pending:  # a burst being replayed: settle this one before the next
+            self.busy = True
+            self._task = asyncio.create_task(self._settle())
 
     async def _settle(self) -> None:
         try:

@@ -18,7 +18,7 @@ import httpx
 
 from workbench.connectors.base import ConnectorError, ValidationFailed
 from workbench.connectors.http import RequestParams
-from workbench.connectors.httpx_core import HttpxConnection
+from workbench.connectors.httpx_core import HttpxConnection, retry_after
 
 
 class HttpError(ConnectorError):
@@ -99,7 +99,9 @@ class HttpConnection(HttpxConnection):
             message = f"HTTP {response.status_code} {response.reason_phrase} from {self.where(request)}"
             if detail:
                 message += f": {detail}"
-            raise HttpError(message, status=response.status_code, detail=detail, response=result)
+            error = HttpError(message, status=response.status_code, detail=detail, response=result)
+            error.retry_after = retry_after(response)
+            raise error
         return result
 
     async def get(self, params: Any) -> dict[str, Any]:

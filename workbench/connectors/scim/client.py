@@ -230,6 +230,7 @@ class ScimConnection(HttpxConnection):
             found = await self._lookup(kind, body, error, first_sent)
             if found is not None:
                 return found
+            error.resend_safe = True  # the server has no such resource: sending again cannot duplicate
             raise RetryLater(error) from error
 
         async def attempt(last: bool) -> dict[str, Any]:
@@ -265,6 +266,7 @@ class ScimConnection(HttpxConnection):
         resource is older than the first attempt (it was there before: not ours to report)."""
         value = body.get(kind.key)
         if not isinstance(value, str) or not value:
+            error.resend_safe = False  # nothing to look it up by: it may have been created
             raise error
         query = {"filter": f"{kind.key} eq {filter_value(value)}"}
         for number in range(1, LOOKUPS + 1):
@@ -273,6 +275,7 @@ class ScimConnection(HttpxConnection):
                 page = self._json(response)
             except ConnectorError as exc:
                 log.warning("could not check whether the %s %r was created: %s", kind.name, value, exc.message)
+                error.resend_safe = False  # the outcome stays unknown: sending again could duplicate
                 raise error from exc
             for resource in (page or {}).get("Resources") or []:
                 if isinstance(resource, dict) and str(resource.get(kind.key, "")).lower() == value.lower():

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from workbench.connectors.base import ConnectorError
-from workbench.connectors.httpx_core import excerpt_text
+from workbench.connectors.httpx_core import excerpt_text, retry_after
 from workbench.connectors.urls import safe_url
 
 
@@ -85,7 +85,9 @@ def scim_error(response: httpx.Response, excerpt: Callable[..., str] = excerpt_t
     else:
         reason = response.reason_phrase or "error"
         message = f"{head}: {reason} (empty body)" if not content.strip() else f"{head}: {reason}"
-    return ScimError(message, status=status, scim_type=scim_type, detail=detail, method=method, url=url)
+    error = ScimError(message, status=status, scim_type=scim_type, detail=detail, method=method, url=url)
+    error.retry_after = retry_after(response)
+    return error
 
 
 def filter_value(value: str) -> str:

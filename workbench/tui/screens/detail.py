@@ -8,7 +8,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+from workbench.tui.widgets.footer import StableFooter
 
 
 class DetailScreen(ModalScreen[None]):
@@ -23,7 +24,7 @@ class DetailScreen(ModalScreen[None]):
             yield Static(Text(self.title_text, style="bold"), classes="form-title")
             with VerticalScroll(classes="detail-body"):
                 yield Static(self.text, id="detail-text")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.query_one(".detail-body").focus()

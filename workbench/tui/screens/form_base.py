@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Static, TextArea
+from textual.widgets import Button, Static, TextArea
+from workbench.tui.widgets.footer import StableFooter
 
 
 def labelled(label: str, widget: Any, hint: str = "", required: bool = False) -> Vertical:
@@ -62,7 +63,7 @@ class FormScreen(ModalScreen[Any]):
             with Horizontal(classes="form-buttons"):
                 yield Button(f"{self.SAVE_LABEL} (ctrl+s)", variant="primary", id="form-save", compact=True)
                 yield Button("Cancel (esc)", id="form-cancel", compact=True)
-        yield Footer()
+        yield StableFooter()
 
     def title_text(self) -> Any:
         return Text(self.TITLE_TEXT, style="bold")

@@ -13,8 +13,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+from workbench.tui.widgets.footer import StableFooter
 
 MAX_HITS = 30
 
@@ -45,7 +46,7 @@ class ConnectorPalette(ModalScreen[Any]):
             yield Input(placeholder="Search connectors (name, category, operation…)", id="palette-search",
                         compact=True)
             yield OptionList(id="palette-cards")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.search("")

@@ -12,12 +12,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from workbench.tui.errors import describe
 from workbench.tui.messages import RunsListed
 from workbench.tui.widgets.output_panel import STATUS_MARKS
+from workbench.tui.widgets.footer import StableFooter
 
 
 def run_row(run: Any, duration: Any) -> Text:
@@ -52,7 +53,7 @@ class RunHistoryScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog history-dialog"):
             yield Static("[b]Run history[/b]  [dim]enter: replay into the output · esc: close[/dim]")
             yield OptionList(id="history-runs")
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.query_one("#history-runs", OptionList).focus()

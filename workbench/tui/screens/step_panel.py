@@ -10,7 +10,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Static, Tree
+from textual.widgets import Input, Static, Tree
+from workbench.tui.widgets.footer import StableFooter
 
 KINDS = {
     "log": ("Log", "write a message to the run log"),
@@ -42,7 +43,7 @@ class StepPanel(ModalScreen[Choice | None]):
             tree: Tree[Choice | None] = Tree("steps", id="step-tree")
             tree.show_root = False
             yield tree
-        yield Footer()
+        yield StableFooter()
 
     def on_mount(self) -> None:
         self.fill("")

@@ -27,8 +27,9 @@ from workbench.tui.messages import (
 from workbench.tui.widgets.step_card import FlowNode, Heading, InsertPoint, StartNode, StepCard
 
 BRANCH_TITLES = {"then": "then", "else": "else", "steps": "do"}
-PAGE = 60  # nodes mounted at a time: a few screens
-MARGIN = 12  # mount the next page when the focus gets this close to the last mounted node
+PAGE = 60  # nodes mounted first: a few screens
+GROW = 16  # then a few more each time the focus gets within MARGIN nodes of the last mounted one
+MARGIN = 12
 
 
 def next_address(address: str) -> str:
@@ -65,6 +66,7 @@ class FlowView(VerticalScroll, can_focus=False):
         self._mounted = 0
         self._flow_nodes: list[FlowNode] = []  # the mounted focusable nodes, in order
         self._cards: dict[str, StepCard] = {}  # the mounted cards by address
+        self._growing = False
         self._issues = Issues()
         self._op_label: Callable[[str], str] = lambda call: ""
 
@@ -221,17 +223,20 @@ class FlowView(VerticalScroll, can_focus=False):
         if not nodes:
             return
         index = (nodes.index(current) if current in nodes else -delta) + delta
-        if index >= len(nodes) - MARGIN and self._grow(PAGE):
-            nodes = self._flow_nodes
         nodes[max(0, min(index, len(nodes) - 1))].focus()
+        if index >= len(nodes) - MARGIN and self._mounted < len(self._specs) and not self._growing:
+            self._growing = True  # after this key is drawn: the next few nodes, before they are needed
+            self.call_after_refresh(self._grow_later)
 
-    def on_descendant_focus(self) -> None:
-        self.refresh_bindings()
+    def _grow_later(self) -> None:
+        self._growing = False
+        self._grow(GROW)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("move_step", "delete_step"):
             current = self.current
-            return current is not None and current.role == "step"  # hidden elsewhere
+            # Dimmed (None), not hidden, elsewhere: the footer stays the same from node to node.
+            return True if current is not None and current.role == "step" else None
         return True
 
     # -- actions --------------------------------------------------------------------------------
