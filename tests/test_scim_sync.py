@@ -67,7 +67,7 @@ async def test_three_changed_two_gone_and_one_out_of_scope(conn):
     assert [d["key"] for d in plan["deprovision"]] == ["E18", "E19"]
     lines = plan_lines(plan)
     assert '~ E03  title: "Engineer" → "Lead"' in lines and "- E18  (deactivate)" in lines
-    assert lines[-1] == "1 to create, 3 to update, 2 to deprovision, 15 unchanged"
+    assert lines[-1] == "1 to create, 3 to update, 2 to deprovision, 15 unchanged (a plan: nothing was changed)"
     report = await sync(conn, desired)
     # The outsider's userName is taken, so its create fails; the sync goes on and reports it.
     assert [f["key"] for f in report["failed"]] == ["E99"]
@@ -123,8 +123,12 @@ def test_the_hr_sync_sample_plans_applies_and_is_idempotent(tmp_path, make_sandb
         assert main(["run", str(project), *sets, "--json", *extra]) == 0
         return json.loads(capsys.readouterr().out.splitlines()[-1])["result"]
 
-    assert run("--set", "planOnly=true")["counts"]["create"] == 40 and sb.writes == 0
-    assert run()["counts"]["create"] == 40 and sb.writes == 40
+    assert main(["run", str(project), *sets, "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "+ E1001  (create)" in out and "40 to create, 0 to update" in out and sb.writes == 0
+    assert main(["run", str(project), *sets]) == 0  # apply
+    capsys.readouterr()
+    assert sb.writes == 40  # creates do not count against maxChanges
     assert run()["counts"]["unchanged"] == 40 and sb.writes == 40  # a second run writes nothing
     path = project / "hr-export.csv"
     rows = list(csv.DictReader(path.open(encoding="utf-8")))
@@ -133,7 +137,80 @@ def test_the_hr_sync_sample_plans_applies_and_is_idempotent(tmp_path, make_sandb
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows[:-2])
-    plan = run("--set", "planOnly=true")
+    plan = run("--plan")
     assert plan["counts"] == {"create": 0, "update": 1, "deprovision": 2, "unchanged": 37}
     assert plan["update"][0]["changes"] == [{"path": "title", "from": "Financial Analyst", "to": "Lead Financial Analyst"}]
     assert sb.writes == 40
+
+
+def test_a_plan_runs_reads_and_skips_every_other_write(tmp_path, make_sandbox, capsys):
+    from tests.helpers import make_project
+    from workbench.cli import main
+
+    sb = make_sandbox()
+    project = make_project(tmp_path / "p", f"""
+[integration]
+name = "plan"
+[connections.idp]
+connector = "scim"
+serviceUrl = "{sb.service_url}"
+[connections.idp.auth]
+type = "oauth2-client-credentials"
+tokenUrl = "{sb.token_url}"
+clientId = "{sb.client_id}"
+clientSecret = "{sb.client_secret}"
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+call = "idp.listUsers"
+result = "before"
+[[entrypoints.main.steps]]
+call = "idp.createUser"
+args = {{ payload = {{ userName = "planned@example.com" }} }}
+[[entrypoints.main.steps]]
+sync = "idp.users"
+desired = [{{ userName = "x@example.com", externalId = "X1" }}]
+scope = "externalId pr"
+matchOn = "externalId"
+""")
+    assert main(["check", str(project)]) == 0
+    capsys.readouterr()
+    requests = sb.requests
+    assert main(["run", str(project), "--plan"]) == 0
+    out = capsys.readouterr().out
+    assert "not run: a plan sends no write" in out and "+ X1  (create)" in out
+    assert sb.writes == 0 and sb.requests > requests  # it read, and wrote nothing
+    assert main(["run", str(project)]) == 0
+    assert sb.writes == 2
+
+
+def test_check_knows_the_sync_step(tmp_path, capsys):
+    import json
+
+    from tests.helpers import make_project
+    from workbench.cli import main
+
+    project = make_project(tmp_path / "p", """
+[integration]
+name = "badsync"
+[connections.files]
+connector = "file"
+[connections.idp]
+connector = "scim"
+serviceUrl = "http://127.0.0.1:9/scim2"
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+sync = "files.users"
+desired = []
+scope = "externalId pr"
+[[entrypoints.main.steps]]
+sync = "idp.users"
+desired = []
+deprovision = "obliterate"
+""")
+    assert main(["check", str(project), "--json"]) == 2
+    found = json.loads(capsys.readouterr().out)
+    problems = found["diagnostics"] if isinstance(found, dict) else found
+    text = json.dumps(problems)
+    assert "cannot sync" in text and "scope" in text and "deprovision" in text

@@ -34,6 +34,9 @@ def configure(parser) -> None:
     parser.add_argument("--config", metavar="FILE", help="read configurable values from FILE instead of Config.toml")
     parser.add_argument("--json", action="store_true", help="print the events as JSON Lines")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the HTTP exchanges")
+    parser.add_argument("--plan", action="store_true",
+                        help="plan only: sync steps print their plan, and no write request is sent")
+    parser.add_argument("--force", action="store_true", help="let sync steps apply a plan over their maxChanges")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when the run succeeded but collected or continued past failures")
 
@@ -46,7 +49,7 @@ def _run(args) -> int:
     from workbench.runtime import Engine, PreflightError
 
     store = open_store(args.dir, args.config)
-    engine = Engine(store, overrides=parse_sets(args.set))
+    engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force)
     printer = EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json)
     try:
         result = run_interruptible(engine, args.entry, printer)

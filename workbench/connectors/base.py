@@ -68,6 +68,8 @@ class OperationSpec:
     params: type[BaseModel]
     result: str = "object"  # a short name of the result type, shown in forms and docs
     idempotent: bool = True
+    # Sends reads only (GET, a SCIM /.search): a `workbench run --plan` runs it; it skips the others.
+    reads_only: bool = False
     # The result's type as an annotation (`list[dict[str, str]]`), for the static checks of
     # expressions that read it; None: derived from `result` (an object, a list, or unknown).
     result_type: Any = None
@@ -76,12 +78,20 @@ class OperationSpec:
     # `loc` relative to the params. Imported only when there is something to check; the
     # implementation runs the same function before it sends anything.
     checks: str = ""
+    # "module:function" that turns a result into lines for the run output (a sync's plan as a
+    # diff): `function(result) -> list[str]`. Imported only when the operation has run.
+    result_lines: str = ""
 
     def deep_checks(self) -> Callable[[str, dict], list[dict]] | None:
-        if not self.checks:
-            return None
-        module_name, _, attr = self.checks.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return _load_ref(self.checks) if self.checks else None
+
+    def lines_of(self, result: Any) -> list[str]:
+        return list(_load_ref(self.result_lines)(result)) if self.result_lines else []
+
+
+def _load_ref(ref: str) -> Any:
+    module_name, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from workbench.project.model import (
     CallStep,
     ForeachStep,
     IfStep,
+    SyncStep,
     child_branches,
 )
 from workbench.project.static_types import ERROR_TYPE, item_type, merge, static_value
@@ -200,7 +201,7 @@ class _Checker:
             self.step(step, path + (index,), scope)
 
     def step(self, step, path: tuple, scope: dict) -> None:
-        if isinstance(step, CallStep):
+        if isinstance(step, (CallStep, SyncStep)):
             self.call(step, path, scope)
         elif isinstance(step, IfStep):
             try:
@@ -229,14 +230,16 @@ class _Checker:
                 self.add("duplicate-name", f"{var!r} is reserved and cannot name a variable", path)
             scope[var] = static
 
-    def call(self, step: CallStep, path: tuple, scope: dict) -> None:
+    def call(self, step: CallStep | SyncStep, path: tuple, scope: dict) -> None:
         from workbench.connectors import catalogue
 
-        self.templates(step.args, path + ("args",), scope)
+        # A sync step's arguments are its own keys; a call's are under `args`.
+        key, prefix = ("sync", ()) if isinstance(step, SyncStep) else ("call", ("args",))
+        self.templates(step.args, path + prefix, scope)
         decl = self.project.connections.get(step.connection)
         if decl is None:
             self.add("unknown-connection", f"unknown connection {step.connection!r}"
-                     + _did_you_mean(step.connection, self.project.connections), path + ("call",))
+                     + _did_you_mean(step.connection, self.project.connections), path + (key,))
             return
         try:
             spec = catalogue.get(decl.connector)
@@ -244,10 +247,12 @@ class _Checker:
             return  # reported on the connection
         op = spec.operations.get(step.operation)
         if op is None:
-            self.add("unknown-operation", f"connector {spec.id!r} has no operation {step.operation!r}"
-                     + _did_you_mean(step.operation, spec.operations), path + ("call",))
+            what = (f"connector {spec.id!r} cannot sync ({step.operation} is not one of its operations)"
+                    if key == "sync" else f"connector {spec.id!r} has no operation {step.operation!r}"
+                    + _did_you_mean(step.operation, spec.operations))
+            self.add("unknown-operation", what, path + (key,))
             return
-        self.problems(args_problems(spec, step.operation, step.args, scope, call=step.call, base=path))
+        self.problems(args_problems(spec, step.operation, step.args, scope, call=step.call, base=path, prefix=prefix))
 
     def templates(self, value: Any, path: tuple, scope: dict) -> None:
         for key_path, text in iter_templates(value):

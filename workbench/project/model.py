@@ -81,6 +81,42 @@ class CallStep(_Step):
         return self.call.split(".", 1)[1]
 
 
+class SyncStep(_Step):
+    """`sync = "idp.users"`: reconcile the users (or groups) in `scope` with `desired`. It runs the
+    connection's `syncUsers` / `syncGroups` operation; `workbench run --plan` makes it plan only."""
+
+    KIND: ClassVar[str] = "sync"
+    sync: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*\.(users|groups)$")
+    desired: Any = None  # a list of resources, usually "${people}"
+    scope: Any = None  # a SCIM filter: the resources this sync manages
+    matchOn: Any = None
+    deprovision: Any = None
+    maxChanges: Any = None
+    concurrency: Any = None
+    clearMissing: Any = None
+    result: str | None = Field(default=None, pattern=NAME_PATTERN)
+
+    ARG_KEYS: ClassVar[tuple[str, ...]] = ("desired", "scope", "matchOn", "deprovision", "maxChanges", "concurrency",
+                                           "clearMissing")
+
+    @property
+    def connection(self) -> str:
+        return self.sync.split(".", 1)[0]
+
+    @property
+    def operation(self) -> str:
+        return "syncUsers" if self.sync.endswith(".users") else "syncGroups"
+
+    @property
+    def call(self) -> str:
+        return f"{self.connection}.{self.operation}"
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The operation's arguments, as written (the run adds `planOnly` and `force`)."""
+        return {key: getattr(self, key) for key in self.ARG_KEYS if getattr(self, key) is not None}
+
+
 class SetStep(_Step):
     KIND: ClassVar[str] = "set"
     set: str = Field(pattern=NAME_PATTERN)
@@ -148,6 +184,7 @@ def step_kind(value: Any) -> str | None:
 Step = Annotated[
     Union[
         Annotated[CallStep, Tag("call")],
+        Annotated[SyncStep, Tag("sync")],
         Annotated[SetStep, Tag("set")],
         Annotated[LogStep, Tag("log")],
         Annotated[IfStep, Tag("if")],
@@ -161,7 +198,7 @@ Step = Annotated[
         custom_error_message="a step needs one of the keys: " + ", ".join(STEP_KINDS),
     ),
 ]
-AnyStep = Union[CallStep, SetStep, LogStep, IfStep, ForeachStep, ReturnStep, FailStep]
+AnyStep = Union[CallStep, SyncStep, SetStep, LogStep, IfStep, ForeachStep, ReturnStep, FailStep]
 
 
 class EntryPoint(_Model):

@@ -288,13 +288,14 @@ def connection_problems(spec: Any, fields: Mapping[str, Any], env: Env, *, name:
 
 
 def args_problems(spec: Any, operation: str, args: Mapping[str, Any], env: Env, *, call: str,
-                  base: tuple = ()) -> list[FieldProblem]:
+                  base: tuple = (), prefix: tuple = ("args",)) -> list[FieldProblem]:
     """A call step's `args` against the operation's params and its deeper checks. Paths are
-    relative to the step's table (("args", "payload", "userName"))."""
+    relative to the step's table (("args", "payload", "userName")); a `sync` step's arguments are
+    the step's own keys (prefix ())."""
     op = spec.operations[operation]
     deep = op.deep_checks() if getattr(op, "checks", "") else None
     return validate(op.params, args if isinstance(args, Mapping) else {}, env, what=f"{call} args", owner=call,
-                    prefix=("args",), base=base, deep=deep, operation=operation).problems
+                    prefix=prefix, base=base, deep=deep, operation=operation).problems
 
 
 class _ForeachFields(BaseModel):

@@ -40,9 +40,9 @@ from workbench.project.validation import (
 
 def defined_types(step: Any, env: Env, project: Any) -> dict[str, Static]:
     """The variables a step defines, with their types."""
-    from workbench.project.model import CallStep, ForeachStep, SetStep
+    from workbench.project.model import CallStep, ForeachStep, SetStep, SyncStep
 
-    if isinstance(step, CallStep) and step.result:
+    if isinstance(step, (CallStep, SyncStep)) and step.result:
         return {step.result: _call_result(step, project)}
     if isinstance(step, ForeachStep) and step.result:
         return {step.result: LIST}
@@ -155,7 +155,7 @@ class Validator:
         TOML or a step model), with paths relative to the step's table: ("args", "payload",
         "userName"), ("concurrency",)."""
         from workbench.project.address import StepAddress
-        from workbench.project.model import CallStep, ForeachStep
+        from workbench.project.model import CallStep, ForeachStep, SyncStep
 
         address = StepAddress.parse(address)
         if step is None:
@@ -166,7 +166,7 @@ class Validator:
             return []
         env = self.scope_at(entry, address)
         base = ("entrypoints", entry, *address.key_path)
-        if isinstance(step, CallStep):
+        if isinstance(step, (CallStep, SyncStep)):
             return self._call(step, env, base)
         if isinstance(step, ForeachStep):
             return foreach_problems(step.concurrency, env, base=base)
@@ -184,7 +184,8 @@ class Validator:
             return []
         if step.operation not in spec.operations:
             return []
-        return args_problems(spec, step.operation, step.args, env, call=step.call, base=base)
+        prefix = ("args",) if step.kind == "call" else ()  # a sync step's arguments are its own keys
+        return args_problems(spec, step.operation, step.args, env, call=step.call, base=base, prefix=prefix)
 
     def _saved_step(self, entry: str, address: Any) -> Any:
         from workbench.project.model import BRANCH_ATTRS
@@ -241,7 +242,7 @@ class Validator:
         if self._uses is None:
             from workbench.project.address import StepAddress
             from workbench.project.expressions import iter_templates
-            from workbench.project.model import CallStep, ForeachStep, walk_steps
+            from workbench.project.model import CallStep, ForeachStep, SyncStep, walk_steps
 
             uses: dict[str, list[tuple]] = {}
 
@@ -258,7 +259,7 @@ class Validator:
                 for root, steps in (("steps", ep.steps), ("onError", ep.onError)):
                     for path, step in walk_steps(steps):
                         address = StepAddress.parse(path if root == "steps" else f"onError.{path}")
-                        if isinstance(step, CallStep):
+                        if isinstance(step, (CallStep, SyncStep)):
                             note(step.args, ("step", ename, address))
                         elif isinstance(step, ForeachStep):
                             note(step.concurrency, ("step", ename, address))

@@ -16,7 +16,7 @@ from typing import Any
 from workbench.project.address import StepAddress
 
 PROJECT_FILE, CONFIG_FILE = "workbench.toml", "Config.toml"
-STEP_KINDS = ("call", "set", "log", "if", "foreach", "return", "fail")
+STEP_KINDS = ("call", "sync", "set", "log", "if", "foreach", "return", "fail")
 KIND_BRANCHES = {"if": ("then", "else"), "foreach": ("steps",)}
 
 

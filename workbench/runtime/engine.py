@@ -75,8 +75,12 @@ class Engine:
         memory: Mapping[str, Any] | None = None,
         history: bool = True,
         keep: int | None = None,
+        plan: bool = False,
+        force: bool = False,
     ) -> None:
         self.store = store
+        self.plan = plan  # a plan: sync steps plan only, other writing calls are not run
+        self.force = force  # sync steps apply a plan over their maxChanges
         self.overrides = dict(overrides or {})
         self.env = env
         self.memory = memory
@@ -147,6 +151,7 @@ class _Run:
         self.project = engine.store.project
         self.root = engine.store.root
         self.config_scope = config.scope()
+        self.plan, self.force = engine.plan, engine.force
         self.redactor = config.redactor()
         self.sink = sink
         self.history = HistoryWriter(self.root, run_id, keep=engine.keep) if engine.history else None

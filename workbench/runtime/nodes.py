@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from workbench.project.expressions import parse_expression, parse_template
 from workbench.project.policy import parse_duration
-from workbench.project.model import CallStep, FailStep, ForeachStep, IfStep, LogStep, ReturnStep, SetStep
+from workbench.project.model import CallStep, FailStep, ForeachStep, IfStep, LogStep, ReturnStep, SetStep, SyncStep
 from workbench.runtime import events as ev
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 NOTHING = object()  # "this step produced no value"
 PROGRESS_INTERVAL = 0.1  # seconds between foreach.progress events of one loop
+MAX_RESULT_LINES = 50  # lines a result may add to the run output (the result keeps them all)
 current_step: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar("wb_step", default=None)
 
 
@@ -131,7 +132,7 @@ class Node:
 class _Call(Node):
     produces = True
 
-    def __init__(self, step: CallStep, path: str, project) -> None:
+    def __init__(self, step: CallStep | SyncStep, path: str, project) -> None:
         super().__init__(step, path)
         self.call = step.call
         self.connection = step.connection
@@ -153,13 +154,20 @@ class _Call(Node):
             self.problem = f"{step.call}: unknown connection or operation"
 
     def default_label(self, step) -> str:
-        return step.call
+        return f"sync {step.sync}" if step.kind == "sync" else step.call
 
     async def run(self, run, scope, item):
         if self.problem:
             raise StepError({"message": self.problem, "type": "UnknownOperation"})
+        if run.plan and self.kind == "call" and not self.op.reads_only:
+            if self.result:
+                scope[self.result] = None
+            return NOTHING, "not run: a plan sends no write"
         conn = run.connection(self.connection)
         args = self.args(scope)
+        if self.kind == "sync":  # `workbench run --plan` / `--force` reach the sync steps
+            args["planOnly"] = run.plan or args.get("planOnly", False)
+            args["force"] = run.force or args.get("force", False)
         try:
             params = self.params.model_validate(args)
         except ValidationError:
@@ -175,6 +183,13 @@ class _Call(Node):
             current_step.reset(token)
         if self.result:
             scope[self.result] = value
+        if self.op.result_lines and run.emit is not None:  # e.g. a sync's plan, as a diff
+            lines = self.op.lines_of(value)
+            if len(lines) > MAX_RESULT_LINES:
+                more = len(lines) - MAX_RESULT_LINES
+                lines = [*lines[:MAX_RESULT_LINES - 1], f"… and {more} more (the step's result has them all)", lines[-1]]
+            for line in lines:
+                run.emit(ev.Log(run.run_id, time.time(), "info", line, self.path, item))
         return value, None
 
 
@@ -392,7 +407,7 @@ def compile_steps(steps: list, project, prefix: str = "") -> list[Node]:
     nodes: list[Node] = []
     for index, step in enumerate(steps):
         path = f"{prefix}{index}"
-        if isinstance(step, CallStep):
+        if isinstance(step, (CallStep, SyncStep)):
             nodes.append(_Call(step, path, project))
         elif isinstance(step, SetStep):
             nodes.append(_Set(step, path))

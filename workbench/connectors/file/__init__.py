@@ -67,8 +67,10 @@ SPEC = ConnectorSpec(
                 ReadCsvParams,
                 result="list[object]",
                 result_type=list[dict[str, str]],
+                reads_only=True,
             ),
-            OperationSpec("readJson", "Read JSON", "Read a JSON file. Returns its value.", ReadJsonParams, result="any"),
+            OperationSpec("readJson", "Read JSON", "Read a JSON file. Returns its value.", ReadJsonParams, result="any",
+                          reads_only=True),
             OperationSpec(
                 "writeJson",
                 "Write JSON",

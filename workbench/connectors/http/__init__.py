@@ -56,6 +56,7 @@ def _op(method: str) -> OperationSpec:
         RequestParams,
         result=_RESULT,
         idempotent=method in ("get", "put", "delete"),
+        reads_only=method == "get",
     )
 
 

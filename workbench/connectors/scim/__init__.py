@@ -227,7 +227,8 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             result="EnsureResult",
             checks=_PAYLOAD_CHECKS,
         ),
-        OperationSpec(f"get{kind}", f"Get {kind}", f"GET /{plural}/<id>. Returns the {lower}.", GetParams, result=kind),
+        OperationSpec(f"get{kind}", f"Get {kind}", f"GET /{plural}/<id>. Returns the {lower}.", GetParams, result=kind,
+                      reads_only=True),
         OperationSpec(
             f"list{plural}",
             f"List {plural}",
@@ -235,6 +236,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             "(Resources is always present; all=true follows every page).",
             ListParams,
             result="ListResponse",
+            reads_only=True,
         ),
         OperationSpec(
             f"search{plural}",
@@ -242,6 +244,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             f"POST /{plural}/.search (a SearchRequest body). Returns the ListResponse.",
             ListParams,
             result="ListResponse",
+            reads_only=True,
         ),
         OperationSpec(
             f"replace{kind}",
@@ -285,6 +288,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         result="SyncReport",
         idempotent=False,
         checks=_PAYLOAD_CHECKS,
+        result_lines="workbench.connectors.scim.sync:plan_lines",
     ),
     "syncGroups": OperationSpec(
         "syncGroups",
@@ -295,6 +299,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         result="SyncReport",
         idempotent=False,
         checks=_PAYLOAD_CHECKS,
+        result_lines="workbench.connectors.scim.sync:plan_lines",
     ),
     "bulk": OperationSpec(
         "bulk",
@@ -311,6 +316,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         "GET /ServiceProviderConfig: what the server supports (patch, bulk, filter, etag...).",
         NoParams,
         result="ServiceProviderConfig",
+        reads_only=True,
     ),
     "getResourceTypes": OperationSpec(
         "getResourceTypes",
@@ -318,9 +324,11 @@ _OPERATIONS: dict[str, OperationSpec] = {
         "GET /ResourceTypes. Returns the ListResponse.",
         NoParams,
         result="ListResponse",
+        reads_only=True,
     ),
     "getSchemas": OperationSpec(
-        "getSchemas", "Get Schemas", "GET /Schemas. Returns the ListResponse.", NoParams, result="ListResponse"
+        "getSchemas", "Get Schemas", "GET /Schemas. Returns the ListResponse.", NoParams, result="ListResponse",
+        reads_only=True,
     ),
 }
 

@@ -135,7 +135,13 @@ def plan_lines(report: dict[str, Any]) -> list[str]:
                  for c in update["changes"]]
         lines.append(f"~ {update['key']}  " + "; ".join(parts))
     lines += [f"- {d['key']}  ({d['action']})" for d in report.get("deprovision", [])]
+    lines += [f"! {f['key']}  ({f['action']} failed: {f['error']})" for f in report.get("failed", [])]
     counts = report.get("counts", {})
-    lines.append(f"{counts.get(CREATE, 0)} to create, {counts.get(UPDATE, 0)} to update, "
-                 f"{counts.get(DEPROVISION, 0)} to deprovision, {counts.get(UNCHANGED, 0)} unchanged")
+    totals = (f"{counts.get(CREATE, 0)} to create, {counts.get(UPDATE, 0)} to update, "
+              f"{counts.get(DEPROVISION, 0)} to deprovision, {counts.get(UNCHANGED, 0)} unchanged")
+    if report.get("applied") is False:
+        totals += " (a plan: nothing was changed)"
+    elif report.get("failed"):
+        totals += f"; {len(report['failed'])} failed"
+    lines.append(totals)
     return lines
