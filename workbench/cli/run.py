@@ -37,6 +37,8 @@ def configure(parser) -> None:
     parser.add_argument("--plan", action="store_true",
                         help="plan only: sync steps print their plan, and no write request is sent")
     parser.add_argument("--force", action="store_true", help="let sync steps apply a plan over their maxChanges")
+    parser.add_argument("--resume", metavar="RUN_ID",
+                        help="continue a failed or cancelled run: finished steps and items are not run again")
     parser.add_argument("--strict", action="store_true",
                         help="exit 3 when the run succeeded but collected or continued past failures")
 
@@ -46,15 +48,27 @@ def run(args) -> int:
 
 
 def _run(args) -> int:
-    from workbench.runtime import Engine, PreflightError
+    from workbench.runtime import Engine, PreflightError, ResumeError
 
     store = open_store(args.dir, args.config)
-    engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force)
+    resume = args.resume
+    if resume:
+        from workbench.runtime.history import find_run
+
+        try:
+            resume = find_run(store.root, resume).stem  # a unique prefix is enough
+        except KeyError as exc:
+            print(f"workbench: {exc.args[0]}", file=sys.stderr)
+            return EXIT_USAGE
+    engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force, resume=resume)
     printer = EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json)
     try:
         result = run_interruptible(engine, args.entry, printer)
     except PreflightError as exc:
         print_preflight(exc, store, json_lines=args.json)
+        return EXIT_USAGE
+    except ResumeError as exc:
+        print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if result.history_error:
         print(f"workbench: warning: {result.history_error}", file=sys.stderr)

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from workbench.runtime.engine import Engine, PreflightError, RunResult
+    from workbench.runtime.engine import Engine, PreflightError, ResumeError, RunResult
 
-__all__ = ["Engine", "PreflightError", "RunResult"]
+__all__ = ["Engine", "PreflightError", "ResumeError", "RunResult"]
 
 
 def __getattr__(name: str) -> Any:

@@ -34,6 +34,7 @@ from workbench.runtime import events as ev
 from workbench.runtime.history import HistoryWriter, new_run_id
 from workbench.runtime.log_masking import masked_logs
 from workbench.runtime.policies import StepTimeout, with_policies
+from workbench.runtime.resume import ResumeError, ResumeState, ResumeWriter
 from workbench.runtime.nodes import NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms, summarize
 
 Sink = Callable[[ev.Event], None]
@@ -77,10 +78,12 @@ class Engine:
         keep: int | None = None,
         plan: bool = False,
         force: bool = False,
+        resume: str | None = None,
     ) -> None:
         self.store = store
         self.plan = plan  # a plan: sync steps plan only, other writing calls are not run
         self.force = force  # sync steps apply a plan over their maxChanges
+        self.resume = resume  # the id of a run to continue (runtime/resume.py)
         self.overrides = dict(overrides or {})
         self.env = env
         self.memory = memory
@@ -123,14 +126,32 @@ class Engine:
         result, also when the run failed or was cancelled with `cancel()`. If the task running
         this is cancelled from outside, the run is recorded as cancelled and CancelledError
         propagates."""
-        name = self.preflight(entry)
+        name = self.preflight(entry if entry is not None or self.resume is None else self.resumed_entry())
+        state = self.resume_state(name) if self.resume else None
         config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
-        run = _Run(self, name, config, sink, run_id or new_run_id())
+        run = _Run(self, name, config, sink, run_id or new_run_id(), state)
         self._active = run
         try:
             return await run.execute()
         finally:
             self._active = None
+
+    def raw_steps(self, entry: str) -> list[Any]:
+        """The entry's top-level steps as written (for the resume fingerprints)."""
+        data = getattr(getattr(self.store, "project_file", None), "data", {}) or {}
+        steps = ((data.get("entrypoints") or {}).get(entry) or {}).get("steps")
+        return steps if isinstance(steps, list) else []
+
+    def resumed_entry(self) -> str:
+        return ResumeState.load(self.store.root, self.resume).entry
+
+    def resume_state(self, entry: str) -> ResumeState:
+        """The state of the run to continue, checked against the project. Raises ResumeError."""
+        state = ResumeState.load(self.store.root, self.resume)
+        if state.entry != entry:
+            raise ResumeError(f"run {self.resume} ran {state.entry!r}, not {entry!r}")
+        state.check(self.raw_steps(entry))
+        return state
 
     def cancel(self) -> None:
         """Cancel the current run (safe from any thread): in-flight requests are cancelled,
@@ -144,7 +165,8 @@ class Engine:
 
 
 class _Run:
-    def __init__(self, engine: Engine, entry: str, config, sink: Sink | None, run_id: str) -> None:
+    def __init__(self, engine: Engine, entry: str, config, sink: Sink | None, run_id: str,
+                 resume: ResumeState | None = None) -> None:
         self.engine = engine
         self.entry = entry
         self.run_id = run_id
@@ -155,6 +177,10 @@ class _Run:
         self.redactor = config.redactor()
         self.sink = sink
         self.history = HistoryWriter(self.root, run_id, keep=engine.keep) if engine.history else None
+        # What a later `--resume` needs, kept beside the history (redacted like it).
+        self.keeper = ResumeWriter(self.root, run_id, entry, self.redactor.data) if engine.history else None
+        self.resumed = resume
+        self.top = -1  # the top-level step running now (foreach items are kept per top-level loop)
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
         self.connections: dict[str, Any] = {}
         self.failures = 0  # failures that did not stop the run (collected items, continued steps)
@@ -221,6 +247,8 @@ class _Run:
             self.emit(ev.RunFinished(self.run_id, time.time(), status, duration, result, error, failed_items, ok_items))
         if self.history is not None:
             self.history.close()
+        if self.keeper is not None:
+            self.keeper.flush()
         if external_cancel:
             raise asyncio.CancelledError
         problem = self.history.problem if self.history is not None else None
@@ -230,14 +258,45 @@ class _Run:
     async def steps(self) -> tuple[str, Any, dict | None]:
         entry = self.project.entrypoints[self.entry]
         scope: dict[str, Any] = {"config": self.config_scope}
+        raw = self.engine.raw_steps(self.entry) if self.keeper is not None else []
         try:
-            await self.run_steps(compile_steps(entry.steps, self.project), scope, None)
+            for index, node in enumerate(compile_steps(entry.steps, self.project)):
+                await self.top_step(index, node, scope, raw)
         except Return as ret:
             return ev.SUCCEEDED, ret.value, None
         except StepError as exc:
             await self.run_on_error(compile_steps(entry.onError, self.project, "onError."), scope, exc.error)
             return ev.FAILED, None, exc.error
         return ev.SUCCEEDED, None, None
+
+    async def top_step(self, index: int, node: Node, scope: dict, raw: list) -> None:
+        """A top-level step: restored when a resumed run finished it, else run and kept."""
+        state = self.resumed
+        if state is not None and index < state.done_prefix():
+            variables = state.steps[index]["vars"]
+            scope.update(variables)
+            if self.emit is not None:
+                self.emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, 0.0,
+                                          f"restored from run {state.run_id}"))
+        else:
+            before, failures = dict(scope), self.failures
+            self.top = index
+            await self.step(node, scope, None)
+            if self.failures > failures:
+                return  # it collected or continued past failures: a resume runs it again
+            variables = {k: v for k, v in scope.items() if k != "config" and before.get(k) is not v}
+        if self.keeper is not None and index < len(raw):
+            self.keeper.step(index, raw[index], variables)
+
+    def restored_items(self, path: str) -> dict[int, Any]:
+        """The items of a top-level foreach that the resumed run finished."""
+        if self.resumed is None or "." in path:
+            return {}
+        return self.resumed.items.get(int(path), {})
+
+    def keep_item(self, path: str, item: int, value: Any) -> None:
+        if self.keeper is not None and "." not in path:
+            self.keeper.item(int(path), item, None if value is NOTHING else value)
 
     async def run_on_error(self, steps: list[Node], scope: dict, error: dict) -> None:
         handler_scope = {**scope, "error": error}

@@ -26,6 +26,7 @@ from workbench.runtime.events import RUN_FINISHED, RUN_STARTED, parse_iso
 
 RUNS_DIR = "runs"
 SUFFIX = ".jsonl"
+RESUME_SUFFIX = ".resume"  # a run's resume state beside its history (runtime/resume.py), pruned with it
 DEFAULT_KEEP = 200
 LIMIT_ENV = "WB_HISTORY_LIMIT"
 FLUSH_EVERY = 0.2  # seconds
@@ -115,7 +116,11 @@ def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> li
             (folder / name).unlink()
             deleted.append(name[: -len(SUFFIX)])
         except OSError:
-            pass
+            continue
+        try:
+            (folder / (name[: -len(SUFFIX)] + RESUME_SUFFIX)).unlink()
+        except OSError:
+            pass  # most runs keep none
     return deleted
 
 

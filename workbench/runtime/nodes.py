@@ -256,6 +256,7 @@ class _Foreach(Node):
         self.dynamic = isinstance(step.concurrency, str)  # an expression: rendered and checked per run
         self.result = step.result
         self.collect = step.errors == "collect"
+        self.restored: dict[int, Any] = {}
         self.steps = compile_steps(step.steps, project, f"{path}.steps.")
 
     def default_label(self, step) -> str:
@@ -283,6 +284,7 @@ class _Foreach(Node):
         collect = self.collect
         results = [None] * len(items) if (self.result or collect) else None
         failed: list[dict[str, Any]] | None = [] if collect else None
+        self.restored = run.restored_items(self.path)  # items a resumed run finished: not run again
         try:
             if concurrency == 1 or len(items) <= 1:
                 for index, value in enumerate(items):
@@ -306,6 +308,10 @@ class _Foreach(Node):
     async def one(self, run, scope, index: int, value: Any, progress: _Progress,
                   failed: list[dict[str, Any]] | None = None) -> Any:
         """One item. With `failed` (errors = "collect"), its failure is kept there, not raised."""
+        if index in self.restored:
+            progress.count(failed=False)
+            run.keep_item(self.path, index, self.restored[index])
+            return self.restored[index]
         try:
             last = await run.run_steps(self.steps, {**scope, self.name: value}, index)
         except StepError as exc:
@@ -318,6 +324,7 @@ class _Foreach(Node):
             progress.count(failed=False)
             raise
         progress.count(failed=False)
+        run.keep_item(self.path, index, last)
         return last
 
     @staticmethod

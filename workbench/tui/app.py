@@ -13,7 +13,6 @@ The I/O lives in project_io.py and the step editing in step_actions.py (mixins o
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -85,9 +84,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
                  run_format: RunFormat | None = None) -> None:
         super().__init__()
         self.animation_level = "none"  # users are often on SSH
-        # A run's engine thread holds the GIL in 5 ms slices by default: keys would wait 100 ms
-        # and more behind a busy foreach. 1 ms slices keep the UI thread answering.
-        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.started = time.perf_counter()
         # The app's state outside Textual: the project (load, reload, edit, check) and the runs.
         self.project_session = ProjectSession(root, env=os.environ if env is None else env, memory=memory)

@@ -8,6 +8,8 @@ panel and one status update per touched step card. Replays of past runs go the s
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +26,9 @@ if TYPE_CHECKING:
     from workbench.tui.widgets.output_panel import OutputPanel
 
 DRAIN_SECONDS = 0.05  # how often the Output panel takes new lines
-BATCH = 2000  # events handled per tick at most, so one tick never holds the UI for long
+BATCH = 2000  # events handled per tick at most
+SLICE = 100  # taken at a time, until the tick's time budget is spent
+TICK_BUDGET = 0.008  # seconds of UI time per tick
 
 
 class RunActions:
@@ -35,6 +39,7 @@ class RunActions:
     run_controller: RunController
     run_feed: RunFeed
     drain_timer: Any
+    _drain_again: bool = False
 
     @property
     def runs(self) -> dict[str, RunSession]:
@@ -55,6 +60,9 @@ class RunActions:
         except AlreadyRunning as error:
             self.notify(str(error), title="Run", severity="warning", timeout=4)
             return
+        # The engine's thread holds the GIL in 5 ms slices by default: keys would wait 100 ms and
+        # more behind a busy foreach. 1 ms slices keep the UI thread answering while runs go.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self._show_output()
         self.output.show_summary(self._summary(session), "running")
         self.show_run_status(entry, fresh=True)
@@ -201,7 +209,15 @@ class RunActions:
 
     @guarded
     def _drain_feed(self) -> None:
-        items = self.run_feed.take(BATCH)
+        # A time budget, not a count: a busy run must not hold the keys up for long. What is
+        # left is taken right after the keys queued meanwhile (call_later queues behind them).
+        deadline = time.perf_counter() + TICK_BUDGET
+        items = self.run_feed.take(SLICE)
+        while len(self.run_feed) and time.perf_counter() < deadline and len(items) < BATCH:
+            items += self.run_feed.take(SLICE)
+        if len(self.run_feed) and not self._drain_again:
+            self._drain_again = True
+            self.call_later(self._drain_more)
         if not items:
             if self.drain_timer is not None and not self.live_runs():
                 self.drain_timer.pause()  # idle: no ticks until the next run or replay
@@ -223,6 +239,10 @@ class RunActions:
             self.show_run_status(session.entry, addresses, session=session)
         for session in finished:
             self._finish(session)
+
+    def _drain_more(self) -> None:
+        self._drain_again = False
+        self._drain_feed()
 
     def _finish(self, session: RunSession) -> None:
         status = str((session.finished or {}).get("status", ""))

@@ -6,7 +6,7 @@ Input focused after Enter all come later, through message queues. Keys sent in o
 a paste after Enter) then reach the old widget, or are lost.
 
 So an input event that comes soon after the one before it waits until that one's effects have
-settled: the App and every widget of the screen have handled what was queued (a few rounds, for
+settled: the App and every widget with messages queued have handled them (a few rounds, for
 chains of messages). A key after a pause goes through at once, with no work: only bursts wait.
 """
 
@@ -21,7 +21,7 @@ from textual import events
 
 ROUNDS = 3  # key -> Changed -> a handler that mounts or focuses -> the mounted widget composes
 ROUND_TIMEOUT = 0.5  # a widget removed meanwhile never answers: go on without it
-QUIET = 0.15  # seconds after an input event when its effects are surely done (a person's pace)
+QUIET = 0.05  # seconds: input closer to the one before is a burst (SSH, paste), not a person
 
 
 class TypeAhead:
@@ -71,8 +71,8 @@ class TypeAhead:
 
     async def _round(self) -> None:
         app = self.app
-        try:
-            nodes = [app, *app.screen.walk_children(with_self=True)]
+        try:  # the widgets with messages still queued (and the App, where focus changes land)
+            nodes = [app, *(n for n in app.screen.walk_children(with_self=True) if n.message_queue_size)]
         except Exception:  # noqa: BLE001 - no screen while closing
             return
         done = asyncio.Event()

@@ -30,6 +30,7 @@ BRANCH_TITLES = {"then": "then", "else": "else", "steps": "do"}
 PAGE = 60  # nodes mounted first: a few screens
 GROW = 16  # then a few more each time the focus gets within MARGIN nodes of the last mounted one
 MARGIN = 12
+WINDOW = 120  # nodes mounted at most
 
 
 def next_address(address: str) -> str:
@@ -63,7 +64,9 @@ class FlowView(VerticalScroll, can_focus=False):
         # A long flow is mounted a page at a time, as the focus gets near its end: 2,000 steps
         # would otherwise be 4,000 widgets to build before the first one shows.
         self._specs: list[tuple[str, Callable[[], Any]]] = []  # (node key or "", make the widget)
-        self._mounted = 0
+        self._mounted = 0  # specs[_lo:_mounted] are mounted, in order, as _widgets
+        self._lo = 0
+        self._widgets: list[Any] = []
         self._flow_nodes: list[FlowNode] = []  # the mounted focusable nodes, in order
         self._cards: dict[str, StepCard] = {}  # the mounted cards by address
         self._growing = False
@@ -88,7 +91,7 @@ class FlowView(VerticalScroll, can_focus=False):
         specs.append(("", lambda: Heading("■ End", classes="flow-end")))
         specs.append(("", lambda: Heading("⚠ Error Handler", classes="flow-error-handler")))
         self._steps(specs, view.steps(entry, "onError"), StepAddress.top(0, "onError"))
-        self._specs, self._mounted, self._flow_nodes, self._cards = specs, 0, [], {}
+        self._specs, self._lo, self._mounted, self._widgets, self._flow_nodes, self._cards = specs, 0, 0, [], [], {}
         with self.app.batch_update():
             self.remove_children()
             self._grow(PAGE)
@@ -132,8 +135,10 @@ class FlowView(VerticalScroll, can_focus=False):
             return False
         widgets = [make() for _, make in self._specs[self._mounted: self._mounted + count]]
         self._mounted += len(widgets)
+        self._widgets += widgets
         self._flow_nodes += [w for w in widgets if isinstance(w, FlowNode)]
         self.mount_all(widgets)
+        self._trim(top=True)
         for widget in widgets:
             if isinstance(widget, StepCard):
                 self._restore_run(widget)
@@ -144,9 +149,58 @@ class FlowView(VerticalScroll, can_focus=False):
         index = next((i for i, (k, _) in enumerate(self._specs) if k == key), None)
         if index is None:
             return False
-        if index >= self._mounted:
-            self._grow(index - self._mounted + PAGE)
+        if not self._lo <= index < self._mounted:
+            self._window_at(index)
         return True
+
+    def _window_at(self, index: int) -> None:
+        """Mount the window of nodes around spec `index` (a jump: a search, an error's step)."""
+        self._lo = self._mounted = max(0, index - PAGE // 2)
+        self._widgets, self._flow_nodes, self._cards = [], [], {}
+        self.remove_children()
+        self._grow(PAGE)
+
+    def _grow_up(self, count: int) -> None:
+        """Mount the `count` nodes above the window (moving up through a long flow)."""
+        if self._lo == 0 or not self._widgets:
+            return
+        start = max(0, self._lo - count)
+        widgets = [make() for _, make in self._specs[start: self._lo]]
+        first = self._widgets[0]
+        self._lo = start
+        self._widgets = widgets + self._widgets
+        self._flow_nodes = [w for w in widgets if isinstance(w, FlowNode)] + self._flow_nodes
+        self.mount_all(widgets, before=first)
+        for widget in widgets:
+            if isinstance(widget, StepCard):
+                self._restore_run(widget)
+        self._trim(top=False)
+
+    def _trim(self, *, top: bool) -> None:
+        """Keep at most WINDOW nodes mounted: a long flow costs what a short one does."""
+        excess = len(self._widgets) - WINDOW
+        if excess <= 0:
+            return
+        if top:
+            gone, self._widgets = self._widgets[:excess], self._widgets[excess:]
+            self._lo += excess
+        else:
+            gone, self._widgets = self._widgets[-excess:], self._widgets[:-excess]
+            self._mounted -= excess
+        focused = self.app.focused
+        if focused in gone:  # never the focused node: keep the window as it was
+            self._widgets = gone + self._widgets if top else self._widgets + gone
+            self._lo, self._mounted = (self._lo - excess, self._mounted) if top else (self._lo, self._mounted + excess)
+            return
+        dropped = set(gone)
+        self._flow_nodes = [n for n in self._flow_nodes if n not in dropped]
+        for widget in gone:
+            if isinstance(widget, StepCard) and self._cards.get(widget.address) is widget:
+                del self._cards[widget.address]
+        height = sum(w.outer_size.height for w in gone) if top else 0
+        self.remove_children(gone)
+        if height:  # what was above the view went: the view stays where it was
+            self.scroll_to(y=max(0, self.scroll_y - height), animate=False, immediate=True)
 
     # -- a run's status per step (run_actions.py) -----------------------------------------------
     def set_status(self, address: str, status: str, duration_ms: float | None = None) -> None:
@@ -224,13 +278,21 @@ class FlowView(VerticalScroll, can_focus=False):
             return
         index = (nodes.index(current) if current in nodes else -delta) + delta
         nodes[max(0, min(index, len(nodes) - 1))].focus()
-        if index >= len(nodes) - MARGIN and self._mounted < len(self._specs) and not self._growing:
+        if self._growing:
+            return
+        if index >= len(nodes) - MARGIN and self._mounted < len(self._specs):
             self._growing = True  # after this key is drawn: the next few nodes, before they are needed
-            self.call_after_refresh(self._grow_later)
+            self.call_after_refresh(self._grow_later, 1)
+        elif index < MARGIN and self._lo > 0:
+            self._growing = True
+            self.call_after_refresh(self._grow_later, -1)
 
-    def _grow_later(self) -> None:
+    def _grow_later(self, direction: int) -> None:
         self._growing = False
-        self._grow(GROW)
+        if direction > 0:
+            self._grow(GROW)
+        else:
+            self._grow_up(GROW)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("move_step", "delete_step"):

@@ -1,0 +1,132 @@
+"""`workbench run --resume RUN_ID`: finished steps and foreach items are not run again, against
+the sandbox over real HTTP (writes counted on the server side)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+
+import httpx
+
+from tests.helpers import make_project
+from tests.test_step_policies import SCIM_CONNECTION, run_json, sandbox_sets
+from workbench.cli import main
+from workbench.project.store import ProjectStore
+from workbench.runtime import Engine
+from workbench.runtime import events as ev
+
+
+def bulk_project(tmp_path, names: list[str], *, collect: bool, concurrency: int = 4):
+    return make_project(tmp_path / "p", f"""
+[integration]
+name = "resume"
+{SCIM_CONNECTION}
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "names"
+value = {json.dumps(names)}
+[[entrypoints.main.steps]]
+foreach = "${{names}}"
+as = "name"
+concurrency = {concurrency}
+{'errors = "collect"' if collect else ''}
+result = "created"
+[[entrypoints.main.steps.steps]]
+call = "idp.createUser"
+args = {{ payload = {{ userName = "${{name}}" }} }}
+[[entrypoints.main.steps]]
+return = "${{len(names)}}"
+""")
+
+
+@contextlib.contextmanager
+def scim(sb):
+    """A plain SCIM client with a token, for setting up and checking the server."""
+    with httpx.Client(base_url=sb.service_url + "/", timeout=5) as client:
+        token = client.post(sb.token_url, data={"grant_type": "client_credentials"},
+                            auth=(sb.client_id, sb.client_secret)).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
+
+
+def test_resume_runs_only_the_failed_items(tmp_path, make_sandbox, capsys):
+    sb = make_sandbox()
+    tag = uuid.uuid4().hex[:6]
+    names = [f"r{i:02d}-{tag}@example.com" for i in range(50)]
+    project = bulk_project(tmp_path, names, collect=True)
+    with scim(sb) as client:
+        taken = [client.post("Users", json={"userName": names[i]}).json()["id"] for i in (5, 15, 25, 35, 45)]
+    code, events = run_json(capsys, project, *sandbox_sets(sb))
+    assert code == 0 and events[-1]["failedItems"] == 5
+    first_run = events[0]["run"]
+    with scim(sb) as client:  # fix the 5: the conflicting accounts are removed
+        for uid in taken:
+            client.delete(f"Users/{uid}").raise_for_status()
+    writes = sb.writes
+    code, events = run_json(capsys, project, *sandbox_sets(sb), "--resume", first_run)
+    assert code == 0 and events[-1]["status"] == "succeeded" and events[-1]["failedItems"] == 0
+    assert sb.writes == writes + 5  # exactly the 5 creates that failed
+    restored = [e for e in events if e["event"] == "step.finished" and "restored" in e.get("summary", "")]
+    assert [e["step"] for e in restored] == ["0"]
+
+
+def test_a_cancelled_run_resumes_with_each_remaining_item_once(tmp_path, make_sandbox, capsys):
+    sb = make_sandbox()
+    tag = uuid.uuid4().hex[:6]
+    names = [f"k{i:02d}-{tag}@example.com" for i in range(50)]
+    project = bulk_project(tmp_path, names, collect=False, concurrency=1)
+    overrides = {"url": sb.service_url, "tokenUrl": sb.token_url, "clientId": sb.client_id, "secret": sb.client_secret}
+    engine = Engine(ProjectStore.open(project), overrides=overrides)
+    created = []
+
+    def sink(event) -> None:
+        if isinstance(event, ev.StepFinished) and event.kind == "call" and event.status == ev.OK:
+            created.append(event.item)
+            if len(created) == 20:
+                engine.cancel()
+
+    result = asyncio.run(engine.run("main", sink))
+    assert result.status == "cancelled" and sb.writes in (20, 21)
+    writes = sb.writes
+    resumed = Engine(ProjectStore.open(project), overrides=overrides, resume=result.run_id)
+    again = asyncio.run(resumed.run("main"))
+    assert again.status == "succeeded", again.error
+    assert sb.writes == 50  # each remaining item once: no item was sent twice
+    with scim(sb) as client:
+        listed = client.get("Users", params={"filter": f'userName ew "{tag}@example.com"', "count": 100}).json()
+    assert sorted(u["userName"] for u in listed["Resources"]) == sorted(names)
+
+
+def test_resume_refuses_when_a_finished_step_changed(tmp_path, capsys):
+    project = make_project(tmp_path / "p", """
+[integration]
+name = "changed"
+[configurables.ok]
+type = "boolean"
+default = false
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "greeting"
+value = "hello"
+[[entrypoints.main.steps]]
+if = "config.ok"
+then = [{ return = "${greeting}" }]
+else = [{ fail = "not yet" }]
+""")
+    code, events = run_json(capsys, project)
+    assert code == 1
+    run_id = events[0]["run"]
+    # Fixed by a value, not by the steps: the resume restores `greeting` and runs step 1 again.
+    code, events = run_json(capsys, project, "--set", "ok=true", "--resume", run_id[:17])
+    assert code == 0 and events[-1]["result"] == "hello"
+    text = (project / "workbench.toml").read_text()
+    (project / "workbench.toml").write_text(text.replace('value = "hello"', 'value = "bonjour"'))
+    assert main(["run", str(project), "--resume", run_id]) == 2
+    err = capsys.readouterr().err
+    assert "step 0 of main changed" in err and "Traceback" not in err
+    assert main(["run", str(project), "--resume", "no-such-run"]) == 2
+    assert "no run" in capsys.readouterr().err
