@@ -28,7 +28,7 @@ from workbench.tui.widgets.step_card import FlowNode, Heading, InsertPoint, Star
 
 BRANCH_TITLES = {"then": "then", "else": "else", "steps": "do"}
 PAGE = 60  # nodes mounted first: a few screens
-GROW = 16  # then a few more each time the focus gets within MARGIN nodes of the last mounted one
+GROW = 4  # then a few more each time the focus gets within MARGIN nodes of the last mounted one
 MARGIN = 12
 WINDOW = 120  # nodes mounted at most
 
