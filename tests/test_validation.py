@@ -599,3 +599,43 @@ return = "${out}"
     engine.preflight = lambda entry=None: engine.entry_name(entry)  # the runtime's own checks only
     result = asyncio.run(engine.run())
     assert result.status == "failed" and result.error["message"] == "n is used as foreach.concurrency, which must be at least 1"
+
+
+def test_check_keeps_valid_payload_verdicts_on_disk_and_never_a_payload_value(tmp_path):
+    """A second `check` of unchanged payloads in a fresh process does not import scim2-models."""
+    import subprocess
+    import sys
+
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "workbench.toml").write_text("""
+[integration]
+name = "cache"
+[connections.idp]
+connector = "scim"
+serviceUrl = "http://127.0.0.1:9/scim2"
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+call = "idp.createUser"
+args = { payload = { userName = "kim@example.com", password = "S3cret-in-a-payload" } }
+[[entrypoints.main.steps]]
+call = "idp.createUser"
+args = { payload = { userName = "bad", emails = "not-a-list" } }
+""", encoding="utf-8")
+    probe = ("import sys; from workbench.cli import main; main(['check', sys.argv[1]]); "
+             "print('scim2_models' in sys.modules)")
+
+    def imported() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(project)], capture_output=True, text=True,
+                              timeout=60).stdout.strip().splitlines()[-1]
+
+    assert imported() == "True"  # the first check validates both payloads
+    cache = (project / ".workbench" / "cache" / "deep-checks.json").read_text(encoding="utf-8")
+    assert "S3cret" not in cache and "kim@" not in cache and len(cache) < 1000
+    # The invalid payload is not kept (its errors may quote it), so it is checked again...
+    assert imported() == "True"
+    text = (project / "workbench.toml").read_text(encoding="utf-8")
+    (project / "workbench.toml").write_text(text.replace('emails = "not-a-list"', 'title = "fixed"'), encoding="utf-8")
+    imported()  # ... and once it is valid too, the next check needs scim2-models no more
+    assert imported() == "False"

@@ -22,7 +22,7 @@ def _run(args) -> int:
     from workbench.project.diagnostics import check, has_errors
 
     store = open_store(args.dir)
-    diagnostics = check(store, overrides=parse_sets(args.set))
+    diagnostics = check(store, overrides=parse_sets(args.set), cache=True)
     if args.json:
         print(json.dumps([d.to_dict() for d in diagnostics], indent=2))
     else:

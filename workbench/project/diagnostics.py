@@ -47,9 +47,25 @@ def check(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
     memory: Mapping[str, Any] | None = None,
+    cache: bool = False,
 ) -> list[Diagnostic]:
+    """Every diagnostic of the project. With `cache` (`workbench check`), the verdicts of the
+    deeper payload checks are kept in `.workbench/cache/` for the next process (check_cache.py);
+    a run does not need it (its connector validates before sending anyway)."""
     checker = _Checker(store)
-    checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
+    if not cache:
+        checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
+    else:
+        from workbench.project.check_cache import DeepVerdicts
+        from workbench.project.validation import disk_verdicts
+
+        verdicts = DeepVerdicts(store.root)
+        token = disk_verdicts.set(verdicts)
+        try:
+            checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
+        finally:
+            disk_verdicts.reset(token)
+            verdicts.save()
     for name in overrides or {}:
         if name not in store.project.configurables:  # a typo would silently run with another value
             checker.add("undeclared-configurable", f"--set {name}: there is no configurable {name!r}"

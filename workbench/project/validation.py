@@ -34,6 +34,8 @@ Headless: never imports textual.
 
 from __future__ import annotations
 
+import contextvars
+
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -206,6 +208,8 @@ def validate(
 
 
 _DEEP_CACHE: dict[tuple, list[dict]] = {}
+# While `check` runs on a project: its verdicts kept on disk (check_cache.py), across processes.
+disk_verdicts: contextvars.ContextVar[Any] = contextvars.ContextVar("wb_disk_verdicts", default=None)
 _DEEP_CACHE_SIZE = 8192
 
 
@@ -220,7 +224,13 @@ def _deep_errors(deep: Any, operation: str, data: dict) -> list[dict]:
         return deep(operation, data)
     found = _DEEP_CACHE.get(key)
     if found is None:
-        found = deep(operation, data)
+        disk = disk_verdicts.get()
+        disk_key = disk.key(deep, operation, key[2]) if disk is not None else None
+        found = disk.get(disk_key) if disk is not None else None
+        if found is None:
+            found = deep(operation, data)
+            if disk is not None:
+                disk.put(disk_key, found)
         if len(_DEEP_CACHE) >= _DEEP_CACHE_SIZE:
             _DEEP_CACHE.pop(next(iter(_DEEP_CACHE)))
         _DEEP_CACHE[key] = found

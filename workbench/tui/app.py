@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
@@ -58,6 +59,9 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "Workbench"
     COMMANDS = App.COMMANDS | {_workbench_commands}
+    # The selection: what the centre shows, (section, name). Reactive: the bindings that depend
+    # on it (run, cancel) are re-checked when it changes.
+    current: reactive[tuple[str, str]] = reactive(("", ""), init=False)
     BINDINGS = [
         Binding("c,f2", "add_connection", "Connection", id="add-connection"),
         Binding("a,f3", "add_entry", "Automation", id="add-entry-point"),
@@ -103,7 +107,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         self.specs: dict[str, Any] | None = None  # connector id -> ConnectorSpec
         self.search_index: Any = None
         self.catalogue_error = ""
-        self.current: tuple[str, str] = ("", "")  # what the centre shows
         self.internal_errors: list[BaseException] = []  # reported by `guarded`; tests assert none
         self._after_catalogue: list[Callable[[], Any]] = []
         self._after_load: list[Callable[[], Any]] = []
@@ -205,6 +208,9 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def action_save_screenshot(self) -> None:
         path = self.save_screenshot(path=str(Path.cwd()))
         self.notify(f"saved to {path}", title="Screenshot", timeout=6)
+
+    def watch_current(self, old: tuple[str, str], new: tuple[str, str]) -> None:
+        self.refresh_bindings()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if self.is_headless and hasattr(event.widget, "cursor_blink"):
