@@ -21,24 +21,23 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.reactive import reactive
 from textual.containers import Container, Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Static
 
-from workbench.project.address import StepAddress
-from workbench.tui.errors import guarded
-from workbench.tui.issues import Issues, locate
-from workbench.tui.messages import InsertStepRequested, ItemChosen, ProblemChosen
 from workbench.project.session import ProjectSession
 from workbench.runtime.controller import RunController
+from workbench.tui.errors import guarded
+from workbench.tui.issues import Issues, locate
+from workbench.tui.messages import ItemChosen, ProblemChosen
 from workbench.tui.project_io import ProjectIO
 from workbench.tui.run_actions import RunActions
 from workbench.tui.run_feed import RunFeed
 from workbench.tui.step_actions import StepActions
 from workbench.tui.typeahead import TypeAhead
-from workbench.tui.widgets.project_tree import ProjectTree
 from workbench.tui.widgets.footer import StableFooter
+from workbench.tui.widgets.project_tree import ProjectTree
 
 if TYPE_CHECKING:
     from workbench.tui.run_feed import RunFormat
@@ -372,27 +371,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         from workbench.tui.screens.palette import ConnectorPalette
 
         self.push_screen(ConnectorPalette(self.search_index), self.new_connection)
-
-    @guarded
-    def action_add_entry(self) -> None:
-        from workbench.tui.screens.entrypoint_form import EntryPointScreen
-
-        def created(name: str | None) -> None:
-            if name:
-                self.show_item("entrypoints", name, focus=True)
-
-        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints)), created)
-
-    @guarded
-    def action_add_step(self) -> None:
-        entry = self.selected_entry()
-        if not entry:
-            self.notify("select an automation first (Entry Points in the tree)", severity="warning")
-            return
-        if self.current != ("entrypoints", entry):
-            self.show_item("entrypoints", entry)
-        address = self.flow.insert_address() if self.flow.current else str(StepAddress.top(len(self.project_view.steps(entry))))
-        self.post_message(InsertStepRequested(entry, address))
 
     def action_open_configurations(self) -> None:
         self.show_item("configurables", "", focus=True)

@@ -6,7 +6,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-
 ItemKey = tuple[str, str]  # ("connections" | "entrypoints" | "configurables", name)
 
 

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 from textual import work
 
+from workbench.runtime.controller import CANCELLED_EARLY, AlreadyRunning, CancelledEarly, RunController, RunSession
 from workbench.tui.errors import describe, guarded
 from workbench.tui.issues import locate
 from workbench.tui.messages import ReplayLoaded, RunEnded, RunRefused
-from workbench.runtime.controller import CANCELLED_EARLY, AlreadyRunning, CancelledEarly, RunController, RunSession
 from workbench.tui.run_feed import RunFeed, RunFormat
 
 if TYPE_CHECKING:

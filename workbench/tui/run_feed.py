@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-
 # What changes between two identical runs: run ids, the sandbox's user ids, loopback ports.
 _VOLATILE = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b|\b[0-9a-f]{32}\b|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b"
                        r"|(?<=127\.0\.0\.1:)\d+")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from workbench.project.address import StepAddress
+from workbench.project.view import step_kind
 from workbench.tui.errors import guarded
 from workbench.tui.messages import (
     ConfigurableRequested,
@@ -16,7 +18,6 @@ from workbench.tui.messages import (
     ItemDeleteRequested,
     MoveStepRequested,
 )
-from workbench.project.view import step_kind
 
 
 class StepActions:
@@ -28,6 +29,28 @@ class StepActions:
     def _connections_for_panel(self) -> list[tuple[str, Any]]:
         return [(name, (self.specs or {}).get(str(decl.get("connector"))))
                 for name, decl in self.project_view.connections.items()]
+
+    @guarded
+    def action_add_entry(self) -> None:
+        from workbench.tui.screens.entrypoint_form import EntryPointScreen
+
+        def created(name: str | None) -> None:
+            if name:
+                self.show_item("entrypoints", name, focus=True)
+
+        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints)), created)
+
+    @guarded
+    def action_add_step(self) -> None:
+        entry = self.selected_entry()
+        if not entry:
+            self.notify("select an automation first (Entry Points in the tree)", severity="warning")
+            return
+        if self.current != ("entrypoints", entry):
+            self.show_item("entrypoints", entry)
+        end = StepAddress.top(len(self.project_view.steps(entry)))
+        address = self.flow.insert_address() if self.flow.current else str(end)
+        self.post_message(InsertStepRequested(entry, address))
 
     @guarded
     def on_insert_step_requested(self, message: InsertStepRequested) -> None:

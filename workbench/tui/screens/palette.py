@@ -15,6 +15,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
 from workbench.tui.widgets.footer import StableFooter
 
 MAX_HITS = 30

@@ -17,8 +17,8 @@ from textual.widgets.option_list import Option
 
 from workbench.tui.errors import describe
 from workbench.tui.messages import RunsListed
-from workbench.tui.widgets.output_panel import STATUS_MARKS
 from workbench.tui.widgets.footer import StableFooter
+from workbench.tui.widgets.output_panel import STATUS_MARKS
 
 
 def run_row(run: Any, duration: Any) -> Text:

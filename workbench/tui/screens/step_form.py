@@ -12,8 +12,8 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from workbench.tui.errors import guarded
-from workbench.tui.screens.configurable_form import declare_drafts
 from workbench.tui.schema import FieldSpec, fields_of
+from workbench.tui.screens.configurable_form import declare_drafts
 from workbench.tui.screens.form_base import FormScreen
 from workbench.tui.screens.step_panel import KINDS
 from workbench.tui.widgets.schema_form import FieldRow, FormError, SchemaFields

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static, Tree
+
 from workbench.tui.widgets.footer import StableFooter
 
 KINDS = {

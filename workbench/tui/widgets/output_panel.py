@@ -10,8 +10,8 @@ import json
 from collections import deque
 from typing import Any
 
-from rich.highlighter import Highlighter
 from rich.cells import cell_len
+from rich.highlighter import Highlighter
 from rich.segment import Segment
 from rich.text import Text
 from textual import events

@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from workbench.project.view import ProjectView
 from workbench.tui.issues import MARKS, Issues, worst
 from workbench.tui.messages import ItemChosen, ItemDeleteRequested
-from workbench.project.view import ProjectView
+
 
 @contextmanager
 def _nothing():

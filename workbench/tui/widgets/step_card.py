@@ -10,8 +10,8 @@ from textual import events
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from workbench.tui.issues import MARKS, worst
 from workbench.project.view import step_kind
+from workbench.tui.issues import MARKS, worst
 
 STATUS_MARKS = {"pending": ("…", "dim"), "running": ("▶", "cyan"), "ok": ("✓", "green"), "failed": ("✗", "red"),
                 "skipped": ("-", "dim"), "cancelled": ("■", "yellow")}
