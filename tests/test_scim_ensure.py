@@ -142,3 +142,54 @@ def test_diff_compares_multi_valued_attributes_by_type_and_value():
     assert diff({"userName": "ADA"}, {"userName": "ada"}) == ([], [])  # userName is case-insensitive
     assert merged({"name": {"givenName": "B"}}, {"name": {"givenName": "A", "familyName": "F"}, "meta": {}}) == {
         "name": {"givenName": "B", "familyName": "F"}}
+
+
+async def test_a_dropped_connection_during_an_update_ends_in_the_right_state():
+    """The PATCH is applied, then the answer is lost: a PATCH of replace operations is sent again
+    (applying it twice is harmless), and the resource ends as desired, once."""
+    from tests.hostile_server import drop
+
+    server = HostileServer().start()
+    user = {"id": "u1", "userName": "drop", "title": "Old"}
+
+    @server.route("PATCH", "/Users/u1")
+    def patch(request: Request, conn) -> None:
+        user["title"] = "New"
+        if server.counts[("PATCH", "/Users/u1")] == 1:
+            drop(request, conn)
+        else:
+            respond(conn, 200, user)
+
+    server.route("GET", "/Users")(lambda request, conn: respond(conn, 200, {"Resources": [user]}))
+    server.route("GET", "/ServiceProviderConfig")(lambda request, conn: respond(conn, 200, {"patch": {"supported": True}}))
+    connection = ScimConnection(SPEC, SPEC.connection.model_validate(
+        {"serviceUrl": server.url, "retry": {"attempts": 3, "backoff": 0}}))
+    try:
+        result = await connection.ensureUser({"payload": {"userName": "drop", "title": "New"}})
+    finally:
+        await connection.aclose()
+        server.stop()
+    assert result["status"] == "updated" and result["resource"]["title"] == "New"
+    assert server.counts[("PATCH", "/Users/u1")] == 2 and server.counts[("POST", "/Users")] == 0
+
+
+@pytest.mark.parametrize("status", [400, 500])
+async def test_a_server_that_answers_a_duplicate_with_400_or_500(status):
+    server = HostileServer().start()
+    stored: list[dict] = []
+
+    @server.route("POST", "/Users")
+    def create(request: Request, conn) -> None:
+        stored.append({"id": "u9", "userName": "dup", "title": "Theirs"})  # another writer was first
+        respond(conn, status, {"detail": "userName already in use"})
+
+    server.route("GET", "/Users")(lambda request, conn: respond(conn, 200, {"Resources": list(stored)}))
+    server.route("GET", "/ServiceProviderConfig")(lambda request, conn: respond(conn, 200, {"patch": {"supported": True}}))
+    server.route("PATCH", "/Users/u9")(lambda request, conn: respond(conn, 200, {**stored[0], "title": "Ours"}))
+    connection = ScimConnection(SPEC, SPEC.connection.model_validate({"serviceUrl": server.url}))
+    try:
+        result = await connection.ensureUser({"payload": {"userName": "dup", "title": "Ours"}})
+    finally:
+        await connection.aclose()
+        server.stop()
+    assert result["status"] == "updated" and server.counts[("POST", "/Users")] == 1

@@ -214,3 +214,21 @@ deprovision = "obliterate"
     problems = found["diagnostics"] if isinstance(found, dict) else found
     text = json.dumps(problems)
     assert "cannot sync" in text and "scope" in text and "deprovision" in text
+
+
+async def test_a_server_that_cannot_filter_on_the_scope_says_so():
+    from tests.hostile_server import HostileServer, respond
+    from workbench.connectors.scim.errors import ScimError
+
+    server = HostileServer().start()
+    server.route("GET", "/Users")(lambda request, conn: respond(conn, 400, {
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400", "scimType": "invalidFilter",
+        "detail": "externalId is not filterable"}))
+    connection = ScimConnection(SPEC, SPEC.connection.model_validate({"serviceUrl": server.url}))
+    try:
+        with pytest.raises(ScimError, match=r"cannot list the scope 'externalId pr'.*not filterable"):
+            await connection.syncUsers({"desired": [], "scope": "externalId pr", "planOnly": True})
+    finally:
+        await connection.aclose()
+        server.stop()
+    assert server.counts[("GET", "/Users")] == 1

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from workbench.connectors.scim.client import ScimConnection
 
 
+# How servers answer a create of a resource that exists: 409 as RFC 7644 says, and 400 or 500 on
+# some. After any of them, a lookup decides: found means another writer was first (update it).
+DUPLICATE_STATUSES = frozenset({400, 409, 500})
+
+
 class Reconciler:
     """ensureUser/ensureGroup and syncUsers/syncGroups of one connection."""
 
@@ -42,7 +47,7 @@ class Reconciler:
             try:
                 return {"status": "created", "changed": [], "resource": await self.conn._post_resource(kind, body)}
             except ScimError as exc:
-                current = await self.find(kind, match_on, value) if exc.status == 409 else None
+                current = await self.find(kind, match_on, value) if exc.status in DUPLICATE_STATUSES else None
                 if current is None:
                     raise
         return await self.update(kind, body, current, params.clearMissing)
@@ -124,7 +129,15 @@ class Reconciler:
         max_results = ((await self._service_config()).get("filter") or {}).get("maxResults")
         if isinstance(max_results, int) and max_results > 0:
             page_size = min(page_size, max_results)
-        listing = await self.conn._list(kind.endpoint, {"filter": params.scope, "all": True, "count": page_size}, search=False)
+        try:
+            listing = await self.conn._list(kind.endpoint, {"filter": params.scope, "all": True, "count": page_size},
+                                            search=False)
+        except ScimError as exc:
+            if exc.status not in (400, 501):
+                raise
+            raise ScimError(f"the server cannot list the scope {params.scope!r} ({exc.message}); a sync needs a "
+                            "filter it supports, e.g. on an attribute it filters by, such as userName sw \"a\"",
+                            status=exc.status, scim_type=exc.scim_type) from None
         return make_plan(kind_name, desired, listing["Resources"], match_on=params.matchOn or kind.key,
                          deprovision=params.deprovision, clear_missing=params.clearMissing)
 
@@ -142,7 +155,7 @@ class Reconciler:
                             await self.conn._post_resource(kind, change.desired)
                         except ScimError as exc:  # another writer created it since the plan
                             current = await self.find(kind, match_on, value_at(change.desired, match_on)) \
-                                if exc.status == 409 else None
+                                if exc.status in DUPLICATE_STATUSES else None
                             if current is None:
                                 raise
                             await self.update(kind, change.desired, current, params.clearMissing, fetch=False)
