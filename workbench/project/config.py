@@ -1,6 +1,7 @@
 """Configurable values: where each comes from, type coercion, and masking of secrets.
 
-Precedence: `--set name=value` > `WB_VAR_<NAME>` > `Config.toml` > `default`.
+Precedence: `--set name=value` > `WB_VAR_<NAME>` > `WB_VAR_<NAME>_FILE` > the OS keyring or
+`Config-secrets.toml` > `Config.toml` > `default` (secret_sources.py reads the new ones).
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ ENV_PREFIX = "WB_VAR_"
 SOURCE_SET, SOURCE_ENV, SOURCE_FILE, SOURCE_DEFAULT, SOURCE_MISSING, SOURCE_MEMORY = (
     "--set", "env", "Config.toml", "default", "missing", "memory",
 )
+# `file`: the file named by WB_VAR_<NAME>_FILE; `secrets file`: Config-secrets.toml.
+SOURCE_ENV_FILE, SOURCE_KEYRING, SOURCE_SECRETS = "file", "keyring", "secrets file"
+# Every source, highest first: what `config list` and the Configurations pane show.
+SOURCES = (SOURCE_SET, SOURCE_MEMORY, SOURCE_ENV, SOURCE_ENV_FILE, SOURCE_KEYRING, SOURCE_SECRETS, SOURCE_FILE,
+           SOURCE_DEFAULT, SOURCE_MISSING)
 
 
 def env_name(name: str) -> str:
@@ -101,8 +107,9 @@ class ResolvedValue:
     name: str
     decl: Configurable
     value: Any = None
-    source: str = SOURCE_MISSING
+    source: str = SOURCE_MISSING  # one of SOURCES
     error: str | None = None  # a coercion error, naming the source
+    where: str = ""  # the source in full: WB_VAR_X, WB_VAR_X_FILE=path, the keyring reference, a file
 
     @property
     def ok(self) -> bool:
@@ -154,35 +161,62 @@ def resolve(
     env: Mapping[str, str] | None = None,
     overrides: Mapping[str, str] | None = None,
     memory: Mapping[str, Any] | None = None,
+    secrets_values: Mapping[str, Any] | None = None,
+    file_names: tuple[str, str] = ("Config.toml", "Config-secrets.toml"),
 ) -> ResolvedConfig:
     """Resolve every configurable. `overrides` are `--set` texts; `memory` holds in-process values
-    (the demo's sandbox credentials) that rank like `--set` but keep their types."""
+    (the demo's sandbox credentials) that rank like `--set` but keep their types; `secrets_values`
+    is Config-secrets.toml. A `{ keyring = ... }` value in either file is read from the keyring."""
     env = os.environ if env is None else env
     overrides = overrides or {}
     memory = memory or {}
-    out = ResolvedConfig(unknown_keys=[k for k in file_values if k not in project.configurables])
+    secrets_values = secrets_values or {}
+    declared = project.configurables
+    unknown = [k for k in file_values if k not in declared] + [k for k in secrets_values if k not in declared]
+    out = ResolvedConfig(unknown_keys=unknown)
     for name, decl in project.configurables.items():
         rv = ResolvedValue(name, decl)
+        file_var = env_name(name) + "_FILE"
         candidates = (
-            (SOURCE_SET, overrides.get(name), True),
-            (SOURCE_MEMORY, memory.get(name), False),
-            (SOURCE_ENV, env.get(env_name(name)), True),
-            (SOURCE_FILE, file_values.get(name), False),
-            (SOURCE_DEFAULT, decl.default, False),
+            (SOURCE_SET, overrides.get(name), True, "--set"),
+            (SOURCE_MEMORY, memory.get(name), False, "memory"),
+            (SOURCE_ENV, env.get(env_name(name)), True, env_name(name)),
+            (SOURCE_ENV_FILE, env.get(file_var), True, file_var),
+            (SOURCE_SECRETS, secrets_values.get(name), False, file_names[1]),
+            (SOURCE_FILE, file_values.get(name), False, file_names[0]),
+            (SOURCE_DEFAULT, decl.default, False, "default"),
         )
-        for source, raw, from_text in candidates:
+        for source, raw, from_text, where in candidates:
             if raw is None:
                 continue
-            rv.source = source
+            rv.source, rv.where = source, where
             try:
-                rv.value = coerce(decl.type, raw, from_text=from_text, secret=decl.secret)
-            except CoercionError as exc:
-                where = env_name(name) if source == SOURCE_ENV else source
-                rv.value = raw
-                rv.error = f"{name} from {where}: {exc}"
+                raw = _read_source(rv, raw)
+                rv.value = coerce(decl.type, raw, from_text=from_text or rv.source == SOURCE_KEYRING,
+                                  secret=decl.secret)
+            except (CoercionError, ValueError) as exc:  # SourceError is a ValueError
+                rv.value = None if rv.source in (SOURCE_ENV_FILE, SOURCE_KEYRING) else raw
+                rv.error = f"{name} from {rv.where}: {exc}"
             break
         out.values[name] = rv
     return out
+
+
+def _read_source(rv: ResolvedValue, raw: Any) -> Any:
+    """The value a `_FILE` path or a keyring reference stands for (imported only then)."""
+    if rv.source == SOURCE_ENV_FILE:
+        from workbench.project.secret_sources import read_value_file
+
+        rv.where = f"{rv.where}={raw}"
+        return read_value_file(raw)
+    if isinstance(raw, dict) and rv.source in (SOURCE_FILE, SOURCE_SECRETS):
+        from workbench.project.secret_sources import keyring_get, keyring_reference
+
+        reference = keyring_reference(raw)
+        if reference is not None:
+            rv.source, rv.where = SOURCE_KEYRING, f"keyring {reference}"
+            return keyring_get(reference)
+    return raw
 
 
 # The percent-encoding that httpx applies to a path and to a raw query (WHATWG URL): a secret

@@ -150,6 +150,9 @@ class ProjectStore:
         self.root = Path(root).resolve()
         self.project_file = _TomlFile(self.root / PROJECT_FILE)
         self.config_file = _TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
+        from workbench.project.secret_sources import secrets_path
+
+        self.secrets_file = _TomlFile(secrets_path(self.config_file.path))  # Config-secrets.toml
         self.project: Project = Project(integration=Integration(name=self.root.name))
         self.load_diagnostics: list[Diagnostic] = []
         self._mutex = threading.RLock()
@@ -170,8 +173,8 @@ class ProjectStore:
         return store
 
     def reload(self) -> None:
-        self.project_file.load()
-        self.config_file.load()
+        for f in self.files:
+            f.load()
         self._build_model()
 
     @contextlib.contextmanager
@@ -185,7 +188,7 @@ class ProjectStore:
             with locked(self.state_dir / LOCK_FILE):
                 self._editing = True
                 try:
-                    if self.project_file.refresh() | self.config_file.refresh():
+                    if any([f.refresh() for f in self.files]):  # a list: refresh every file
                         self._build_model()
                     yield
                 finally:
@@ -193,12 +196,21 @@ class ProjectStore:
 
     def changed_on_disk(self) -> bool:
         """True when either file differs from what was loaded (an external edit)."""
-        return self.project_file.changed() or self.config_file.changed()
+        return any(f.changed() for f in self.files)
+
+    @property
+    def files(self) -> tuple[_TomlFile, _TomlFile, _TomlFile]:
+        return self.project_file, self.config_file, self.secrets_file
+
+    def file_named(self, name: str) -> _TomlFile:
+        """The file a diagnostic names: workbench.toml, the secrets file, else the values file."""
+        return next((f for f in self.files if f.path.name == name and f is not self.config_file),
+                    self.config_file) if name != PROJECT_FILE else self.project_file
 
     def _build_model(self) -> None:
         """Validate each section entry on its own, so one bad step does not hide the rest."""
         diags: list[Diagnostic] = []
-        for f in (self.project_file, self.config_file):
+        for f in self.files:
             if f.error:
                 diags.append(Diagnostic(ERROR, "toml-syntax", f.error.message, f.path.name, f.error.line,
                                         col=f.error.col))
@@ -250,7 +262,7 @@ class ProjectStore:
 
     def _diag(self, code: str, message: str, path: tuple, *, severity: str = ERROR, file: str = PROJECT_FILE,
               hints: list[str] | None = None) -> Diagnostic:
-        source = self.project_file if file == PROJECT_FILE else self.config_file
+        source = self.file_named(file)
         return Diagnostic(severity, code, message, file, source.line_of(path), format_key_path(path), hints or [])
 
     # -- reading helpers -----------------------------------------------------------------------
@@ -263,7 +275,7 @@ class ProjectStore:
         return self.config_file.data
 
     def line_of(self, path: tuple, file: str = PROJECT_FILE) -> int | None:
-        return (self.project_file if file == PROJECT_FILE else self.config_file).line_of(path)
+        return self.file_named(file).line_of(path)
 
     def diag(self, code: str, message: str, path: tuple, **kw: Any) -> Diagnostic:
         return self._diag(code, message, path, **kw)
@@ -271,7 +283,9 @@ class ProjectStore:
     def resolve_config(self, *, env=None, overrides=None, memory=None):
         from workbench.project.config import resolve
 
-        return resolve(self.project, self.config_values, env=env, overrides=overrides, memory=memory)
+        return resolve(self.project, self.config_values, env=env, overrides=overrides, memory=memory,
+                       secrets_values=self.secrets_file.data,
+                       file_names=(self.config_file.path.name, self.secrets_file.path.name))
 
     @property
     def state_dir(self) -> Path:
@@ -477,10 +491,14 @@ class ProjectStore:
             aot.pop(index)
         self._edit(change, ("entrypoints", entry))
 
-    # -- Config.toml -----------------------------------------------------------------------------
+    # -- Config.toml, Config-secrets.toml and the keyring ---------------------------------------
     @_locked
-    def set_value(self, name: str, value: Any, *, from_text: bool = False) -> Any:
-        """Validate `value` against the configurable's type and write it to Config.toml."""
+    def set_value(self, name: str, value: Any, *, from_text: bool = False, target: str | None = None) -> str:
+        """Validate `value` against the configurable's type and write it where it lives: the
+        keyring its reference names, the secrets file, or Config.toml. A new secret goes to the
+        secrets file when there is one. `target` ("config", "secrets", "keyring") chooses; the
+        value then leaves the other places. Returns where it was written."""
+        from workbench.project import secret_sources as ss
         from workbench.project.config import CoercionError, coerce
 
         decl = self.project.configurables.get(name)
@@ -490,26 +508,53 @@ class ProjectStore:
             value = coerce(decl.type, value, from_text=from_text, secret=decl.secret)
         except CoercionError as exc:
             raise EditError(f"{name}: {exc}") from None
-        doc = self.config_file.doc()
-        doc[name] = value
-        self._save_config()
-        return value
+        reference = ss.keyring_reference(self.config_values.get(name))
+        if target is None:
+            target = ("keyring" if reference else "secrets" if name in self.secrets_file.data
+                      or (decl.secret and self.secrets_file.exists) else "config")
+        if target == "secrets" and not decl.secret:
+            raise EditError(f"{name} is not a secret: its value belongs in {self.config_file.path.name}")
+        if target == "keyring":
+            from workbench.project.config import format_value
+
+            reference = reference or ss.make_reference(self.name, name)
+            try:
+                ss.keyring_set(reference, format_value(value))
+            except ss.SourceError as exc:
+                raise EditError(str(exc)) from None
+            value = {ss.KEYRING_KEY: reference}
+        home, other = (self.secrets_file, self.config_file) if target == "secrets" else (self.config_file, self.secrets_file)
+        if name in other.data:
+            del other.doc()[name]
+            self._save_values(other)
+        home.doc()[name] = value
+        self._save_values(home)
+        return f"keyring {reference}" if target == "keyring" else home.path.name
 
     @_locked
     def unset_value(self, name: str) -> bool:
-        doc = self.config_file.doc()
-        if name not in doc:
-            return False
-        del doc[name]
-        self._save_config()
-        return True
+        """Remove a value from both files (and its keyring entry, when it has one)."""
+        from workbench.project.secret_sources import keyring_delete, keyring_reference
 
-    @_locked
-    def _save_config(self) -> None:
-        holds_secret = any(
-            decl.secret and name in self.config_file.doc() for name, decl in self.project.configurables.items()
-        )
-        self.config_file.save(mode=0o600 if holds_secret else None)
+        found = False
+        for f in (self.config_file, self.secrets_file):
+            if name in f.data:
+                reference = keyring_reference(f.data[name])
+                if reference:
+                    keyring_delete(reference)
+                del f.doc()[name]
+                self._save_values(f)
+                found = True
+        return found
+
+    def _save_values(self, f: _TomlFile) -> None:
+        """The secrets file is always 0600; Config.toml when it holds a secret's value."""
+        from workbench.project.secret_sources import keyring_reference
+
+        holds_secret = f is self.secrets_file or any(
+            decl.secret and name in f.data and not keyring_reference(f.data[name])
+            for name, decl in self.project.configurables.items())
+        f.save(mode=0o600 if holds_secret else None)
 
 
 # -- helpers ---------------------------------------------------------------------------------
