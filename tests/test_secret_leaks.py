@@ -252,3 +252,32 @@ log = "${config.tok[0]} ${config.keys[1]} ${config.keys[0][2]}"
     out = capsys.readouterr().out
     assert out.count("secret-indexed") == 2  # tok[0] and keys[0][2]; keys[1] is a whole item
     assert "config.tok[0]" in out and "abcdefgh" not in out
+
+
+def only(entry: str) -> str:
+    """The project with just one entry point (the app runs the selected one)."""
+    head, _, rest = PROJECT.partition("[entrypoints.")
+    blocks = {block.split("]", 1)[0]: "[entrypoints." + block for block in rest.split("\n[entrypoints.")}
+    return head + blocks[entry]
+
+
+@pytest.mark.parametrize("entry", ["echoes", "htmlError", "tokenError"])
+async def test_no_secret_in_the_apps_output_panel(tmp_path, echo_server, entry):
+    from tests.tui_helpers import keys, settle, wait_for_runs
+    from workbench.tui.app import WorkbenchApp
+
+    config = (f'user = "alice"\npass = {json.dumps(PASSWORD)}\npathToken = {json.dumps(PATH_TOKEN)}\n'
+              f"pin = {PIN}\nrate = {RATE}\ncodes = {json.dumps(CODES)}\nurl = \"{echo_server.url}\"\n")
+    project = make_project(tmp_path / "p", only(entry), config)
+    app = WorkbenchApp(project, env={})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "r")
+        await wait_for_runs(pilot)
+        await keys(pilot, "e")  # the HTTP exchanges too
+        shown = "\n".join(app.output.lines)
+        shown += "\n" + str(app.output.query_one("#run-summary").render())
+        shown += "\n" + "\n".join(str(card.render()) for card in app.query("StepCard"))
+    assert ("✓ succeeded" if entry == "echoes" else "✗ failed") in shown
+    found = sorted(form for form in leaked_forms() if form in shown)
+    assert not found, f"leaked in the app: {found}"
