@@ -12,7 +12,7 @@ from tests.helpers import ROOT
 CORE = [
     "workbench.project", "workbench.project.diagnostics", "workbench.project.expressions",
     "workbench.connectors.catalogue", "workbench.connectors.scim", "workbench.runtime",
-    "workbench.sandbox", "workbench.cli",
+    "workbench.sandbox", "workbench.cli", "workbench.deploy.kubernetes", "workbench.project.secret_checks",
 ]
 
 

@@ -18,6 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "Run an entry point"),
     "runs": ("runs", "List past runs, or replay one"),
     "schedule": ("schedule", "Run every scheduled automation on its schedule"),
+    "serve": ("serve", "Serve the service entry points over HTTP"),
+    "up": ("up", "Run the schedules and serve the services, in one process"),
+    "export": ("export", "Export a project to Kubernetes: CronJobs, a ConfigMap, a Secret and a Containerfile"),
     "sandbox": ("sandbox", "Serve a local OAuth2 + SCIM 2.0 identity provider on loopback"),
     "demo": ("demo", "Open the app on the sample project against an in-process sandbox"),
 }

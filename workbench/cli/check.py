@@ -34,8 +34,8 @@ def print_diagnostics(diagnostics, store, stream=None) -> None:
     stream = stream or sys.stdout
     for d in diagnostics:
         mark = style(d.severity, "31" if d.severity == "error" else "33", stream)
-        # Anything not in workbench.toml is in the values file, which `--config` may have moved.
-        path = store.project_file.path if d.file == store.project_file.path.name else store.config_file.path
+        # Anything not in workbench.toml or the secrets file is in the values file (`--config` may move it).
+        path = store.file_named(d.file).path
         where = f"{path}:{d.line or 1}" + (f":{d.col}" if d.col else "")
         print(f"{where}: {mark}: {d.message} [{d.code}]" + (f"  ({d.key})" if d.key else ""), file=stream)
         for hint in d.hints:

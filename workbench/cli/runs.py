@@ -47,7 +47,8 @@ def _list(args) -> int:
     if not runs:
         print(f"{store.name}: no runs yet (start one with `workbench run {args.dir}`)")
         return 0
-    rows = [[r.id, r.entry, _local_time(r.started), _duration(r.duration_ms), r.status] for r in reversed(runs)]
+    rows = [[r.id, f"{r.entry} {r.trigger}".rstrip(), _local_time(r.started), _duration(r.duration_ms), r.status]
+            for r in reversed(runs)]
     print_table(rows, ["ID", "ENTRY", "STARTED", "DURATION", "STATUS"])
     return 0
 

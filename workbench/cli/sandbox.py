@@ -70,6 +70,7 @@ def _run(args) -> int:
         if config_path is not None:
             write_config(config_path, values)
             print(f"Wrote {', '.join(values)} to {config_path}")
+            _warn_shadowed(config_path, values)
         print("Serving until Ctrl+C.", flush=True)
         try:
             sandbox.serve_forever()
@@ -79,6 +80,19 @@ def _run(args) -> int:
         return 0
     finally:
         sandbox.stop()
+
+
+def _warn_shadowed(path: Path, values: dict[str, str]) -> None:
+    """Config-secrets.toml outranks Config.toml: a value there would win over the one just written."""
+    from workbench.project.secret_sources import secrets_path
+
+    try:
+        shadowed = [k for k in values if k in _read_config(secrets_path(path))[0]]
+    except CliError:
+        return
+    if shadowed:
+        print(f"warning: {secrets_path(path)} also sets {', '.join(shadowed)}, and wins over {path.name}: "
+              f"remove it there", file=sys.stderr)
 
 
 def _read_config(path: Path):

@@ -162,7 +162,7 @@ def resolve(
     overrides: Mapping[str, str] | None = None,
     memory: Mapping[str, Any] | None = None,
     secrets_values: Mapping[str, Any] | None = None,
-    file_names: tuple[str, str] = ("Config.toml", "Config-secrets.toml"),
+    secrets_name: str = "Config-secrets.toml",
 ) -> ResolvedConfig:
     """Resolve every configurable. `overrides` are `--set` texts; `memory` holds in-process values
     (the demo's sandbox credentials) that rank like `--set` but keep their types; `secrets_values`
@@ -171,9 +171,7 @@ def resolve(
     overrides = overrides or {}
     memory = memory or {}
     secrets_values = secrets_values or {}
-    declared = project.configurables
-    unknown = [k for k in file_values if k not in declared] + [k for k in secrets_values if k not in declared]
-    out = ResolvedConfig(unknown_keys=unknown)
+    out = ResolvedConfig(unknown_keys=[k for k in file_values if k not in project.configurables])
     for name, decl in project.configurables.items():
         rv = ResolvedValue(name, decl)
         file_var = env_name(name) + "_FILE"
@@ -182,8 +180,8 @@ def resolve(
             (SOURCE_MEMORY, memory.get(name), False, "memory"),
             (SOURCE_ENV, env.get(env_name(name)), True, env_name(name)),
             (SOURCE_ENV_FILE, env.get(file_var), True, file_var),
-            (SOURCE_SECRETS, secrets_values.get(name), False, file_names[1]),
-            (SOURCE_FILE, file_values.get(name), False, file_names[0]),
+            (SOURCE_SECRETS, secrets_values.get(name), False, secrets_name),
+            (SOURCE_FILE, file_values.get(name), False, SOURCE_FILE),
             (SOURCE_DEFAULT, decl.default, False, "default"),
         )
         for source, raw, from_text, where in candidates:

@@ -32,7 +32,7 @@ from workbench.project.validation import (
 )
 from workbench.project.validator import defined_types
 
-RESERVED = ("config", "error")
+RESERVED = ("config", "error", "request")
 MIN_SECRET_LENGTH = 4  # a shorter secret value gets a `short-secret` warning
 
 
@@ -48,11 +48,13 @@ def check(
     overrides: Mapping[str, str] | None = None,
     memory: Mapping[str, Any] | None = None,
     cache: bool = False,
+    host: str | None = None,
 ) -> list[Diagnostic]:
     """Every diagnostic of the project. With `cache` (`workbench check`), the verdicts of the
     deeper payload checks are kept in `.workbench/cache/` for the next process (check_cache.py);
     a run does not need it (its connector validates before sending anyway)."""
     checker = _Checker(store)
+    checker.host = host  # what `serve` listens on: `auth = none` beyond loopback warns
     if not cache:
         checker.run(store.resolve_config(env=env, overrides=overrides, memory=memory))
     else:
@@ -95,15 +97,24 @@ class _Checker:
         self.connections()
         for name, entry in self.project.entrypoints.items():
             self.entrypoint(name, entry)
+        self.services()
+
+    def services(self) -> None:
+        from workbench.project.service import service_problems
+
+        for code, message, path, severity in service_problems(self.project, host=getattr(self, "host", None)):
+            self.add(code, message, path, severity)
 
     # -- configurables ---------------------------------------------------------------------------
     def configurables(self, resolved) -> None:
         seen_env: dict[str, str] = {}
         for name, decl in self.project.configurables.items():
             path = ("configurables", name)
-            other = seen_env.setdefault(env_name(name), name)
-            if other != name:
-                self.add("duplicate-name", f"configurables {other!r} and {name!r} share the variable {env_name(name)}", path)
+            for var in (env_name(name), env_name(name) + "_FILE"):  # `a_file` would read a's file variable
+                other = seen_env.setdefault(var, name)
+                if other != name:
+                    self.add("duplicate-name", f"configurables {other!r} and {name!r} share the variable {var}", path)
+                    break  # `url` and `URL` share both variables: one diagnostic
             if decl.default is not None:
                 from workbench.project.config import CoercionError, coerce
 
@@ -119,8 +130,9 @@ class _Checker:
                 self.add("short-secret", f"the value of secret {rv.name} is shorter than {MIN_SECRET_LENGTH} characters: "
                          "run output masks every occurrence of it, which garbles unrelated text", path, WARNING)
             if rv.error:
-                file = CONFIG_FILE if rv.source == "Config.toml" else "workbench.toml"
-                where = (rv.name,) if file == CONFIG_FILE else path
+                file = {"Config.toml": CONFIG_FILE, "keyring": CONFIG_FILE,
+                        "secrets file": self.store.secrets_file.path.name}.get(rv.source, "workbench.toml")
+                where = path if file == "workbench.toml" else (rv.name,)
                 self.add("type-mismatch", rv.error, where, file=file)
             elif rv.source == "missing" or (rv.decl.required and rv.value == ""):  # "" is no value
                 self.add(
@@ -133,29 +145,15 @@ class _Checker:
                         f"workbench run {self.store.root} --set {rv.name}=VALUE",
                     ],
                 )
-        for key in resolved.unknown_keys:
-            self.add("unknown-configurable", f"{key} in Config.toml is not a declared configurable"
-                     + _did_you_mean(key, self.project.configurables), (key,), WARNING, file=CONFIG_FILE)
-        self.config_permissions()
+        secrets = self.store.secrets_file
+        for key, file in [(k, CONFIG_FILE) for k in resolved.unknown_keys] + [
+                (k, secrets.path.name) for k in secrets.data if k not in self.project.configurables]:
+            self.add("unknown-configurable", f"{key} in {file} is not a declared configurable"
+                     + _did_you_mean(key, self.project.configurables), (key,), WARNING, file=file)
+        from workbench.project.secret_checks import secret_file_problems
 
-    def config_permissions(self) -> None:
-        """Workbench writes a Config.toml holding a secret with mode 0600; one written by hand
-        (or by `cp`) may be readable by others."""
-        import os
-        import stat
-
-        config = self.store.config_file
-        held = [name for name, decl in self.project.configurables.items()
-                if decl.secret and name in self.store.config_values]
-        if not held or os.name != "posix":
-            return
-        try:
-            mode = stat.S_IMODE(config.path.stat().st_mode)
-        except OSError:
-            return
-        if mode & 0o077:
-            self.add("config-permissions", f"{config.path.name} holds the secret {held[0]} but other users may read it "
-                     f"(mode {mode:04o}); run: chmod 600 {config.path}", (held[0],), WARNING, file=CONFIG_FILE)
+        for code, message, name, file in secret_file_problems(self.store):
+            self.add(code, message, (name,), WARNING, file=file)
 
     # -- connections -----------------------------------------------------------------------------
     def connections(self) -> None:
@@ -209,6 +207,10 @@ class _Checker:
         except Exception:
             self.add("bad-timezone", f"unknown timezone {entry.timezone!r}", path + ("timezone",))
         scope = self.base_scope()
+        if entry.kind == "service":
+            from workbench.project.service import request_type
+
+            scope["request"] = request_type(entry)
         self.steps(entry.steps, path + ("steps",), scope)
         self.steps(entry.onError, path + ("onError",), {**scope, "error": ERROR_TYPE})
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
 from workbench.project.policy import OnError, RetryPolicy, check_timeout
+from workbench.project.service import ServiceAuth
 from workbench.project.view import STEP_KINDS
 
 NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -167,6 +168,7 @@ class ReturnStep(_Step):
 class FailStep(_Step):
     KIND: ClassVar[str] = "fail"
     fail: str
+    status: int | None = Field(default=None, ge=400, le=499)  # a service answers with this 4xx
 
 
 def step_kind(value: Any) -> str | None:
@@ -202,8 +204,11 @@ AnyStep = Union[CallStep, SyncStep, SetStep, LogStep, IfStep, ForeachStep, Retur
 
 
 class EntryPoint(_Model):
-    kind: Literal["automation"] = "automation"
+    kind: Literal["automation", "service"] = "automation"
     description: str = ""
+    method: str | None = None  # a service's route and caller auth (project/service.py)
+    path: str | None = None
+    auth: ServiceAuth | None = None
     schedule: str | None = None
     timezone: str = "UTC"
     steps: list[Step] = []

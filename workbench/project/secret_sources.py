@@ -69,7 +69,8 @@ class KeyringUnavailable(SourceError):
 
 
 def no_backend_message(name: str = "NAME", config_dir: str = "DIR") -> str:
-    return ("no OS keyring is available here (as on most SSH servers and containers); instead use "
+    """What to use when there is no keyring (most SSH servers and containers have none)."""
+    return ("use "
             f"`workbench config {config_dir} set {name} - --secrets-file` (Config-secrets.toml, mode 0600), "
             f"or WB_VAR_{name.upper()}{FILE_SUFFIX}=/path/to/file, or WB_VAR_{name.upper()}")
 
@@ -77,7 +78,7 @@ def no_backend_message(name: str = "NAME", config_dir: str = "DIR") -> str:
 _cache: dict[str, str | None] = {}  # reference -> value: the app resolves values on every repaint
 
 
-def _backend():
+def keyring_backend():
     """The keyring backend, imported only here: keyring loads its backends' entry points (slow),
     and most projects never use it."""
     try:
@@ -101,7 +102,7 @@ def _split(reference: str) -> tuple[str, str]:
 def keyring_get(reference: str) -> str:
     if reference not in _cache:
         service, user = _split(reference)
-        backend = _backend()
+        backend = keyring_backend()
         try:
             _cache[reference] = backend.get_password(service, user)
         except Exception as exc:  # a locked or broken backend: its own error types
@@ -114,7 +115,7 @@ def keyring_get(reference: str) -> str:
 
 def keyring_set(reference: str, value: str) -> None:
     service, user = _split(reference)
-    backend = _backend()
+    backend = keyring_backend()
     try:
         backend.set_password(service, user, value)
     except Exception as exc:
@@ -127,7 +128,7 @@ def keyring_delete(reference: str) -> bool:
     _cache.pop(reference, None)
     try:
         service, user = _split(reference)
-        _backend().delete_password(service, user)
+        keyring_backend().delete_password(service, user)
     except Exception:
         return False
     return True

@@ -204,8 +204,9 @@ class ProjectStore:
 
     def file_named(self, name: str) -> _TomlFile:
         """The file a diagnostic names: workbench.toml, the secrets file, else the values file."""
-        return next((f for f in self.files if f.path.name == name and f is not self.config_file),
-                    self.config_file) if name != PROJECT_FILE else self.project_file
+        if name == PROJECT_FILE:
+            return self.project_file
+        return self.secrets_file if name == self.secrets_file.path.name else self.config_file
 
     def _build_model(self) -> None:
         """Validate each section entry on its own, so one bad step does not hide the rest."""
@@ -285,7 +286,7 @@ class ProjectStore:
 
         return resolve(self.project, self.config_values, env=env, overrides=overrides, memory=memory,
                        secrets_values=self.secrets_file.data,
-                       file_names=(self.config_file.path.name, self.secrets_file.path.name))
+                       secrets_name=self.secrets_file.path.name)
 
     @property
     def state_dir(self) -> Path:
@@ -491,70 +492,23 @@ class ProjectStore:
             aot.pop(index)
         self._edit(change, ("entrypoints", entry))
 
-    # -- Config.toml, Config-secrets.toml and the keyring ---------------------------------------
+    # -- Config.toml, Config-secrets.toml and the keyring (values.py) --------------------------
     @_locked
     def set_value(self, name: str, value: Any, *, from_text: bool = False, target: str | None = None) -> str:
         """Validate `value` against the configurable's type and write it where it lives: the
         keyring its reference names, the secrets file, or Config.toml. A new secret goes to the
         secrets file when there is one. `target` ("config", "secrets", "keyring") chooses; the
         value then leaves the other places. Returns where it was written."""
-        from workbench.project import secret_sources as ss
-        from workbench.project.config import CoercionError, coerce
+        from workbench.project.values import set_value
 
-        decl = self.project.configurables.get(name)
-        if decl is None:
-            raise EditError(unknown_name("configurable", name, self.project.configurables))
-        try:
-            value = coerce(decl.type, value, from_text=from_text, secret=decl.secret)
-        except CoercionError as exc:
-            raise EditError(f"{name}: {exc}") from None
-        reference = ss.keyring_reference(self.config_values.get(name))
-        if target is None:
-            target = ("keyring" if reference else "secrets" if name in self.secrets_file.data
-                      or (decl.secret and self.secrets_file.exists) else "config")
-        if target == "secrets" and not decl.secret:
-            raise EditError(f"{name} is not a secret: its value belongs in {self.config_file.path.name}")
-        if target == "keyring":
-            from workbench.project.config import format_value
-
-            reference = reference or ss.make_reference(self.name, name)
-            try:
-                ss.keyring_set(reference, format_value(value))
-            except ss.SourceError as exc:
-                raise EditError(str(exc)) from None
-            value = {ss.KEYRING_KEY: reference}
-        home, other = (self.secrets_file, self.config_file) if target == "secrets" else (self.config_file, self.secrets_file)
-        if name in other.data:
-            del other.doc()[name]
-            self._save_values(other)
-        home.doc()[name] = value
-        self._save_values(home)
-        return f"keyring {reference}" if target == "keyring" else home.path.name
+        return set_value(self, name, value, from_text=from_text, target=target)
 
     @_locked
     def unset_value(self, name: str) -> bool:
         """Remove a value from both files (and its keyring entry, when it has one)."""
-        from workbench.project.secret_sources import keyring_delete, keyring_reference
+        from workbench.project.values import unset_value
 
-        found = False
-        for f in (self.config_file, self.secrets_file):
-            if name in f.data:
-                reference = keyring_reference(f.data[name])
-                if reference:
-                    keyring_delete(reference)
-                del f.doc()[name]
-                self._save_values(f)
-                found = True
-        return found
-
-    def _save_values(self, f: _TomlFile) -> None:
-        """The secrets file is always 0600; Config.toml when it holds a secret's value."""
-        from workbench.project.secret_sources import keyring_reference
-
-        holds_secret = f is self.secrets_file or any(
-            decl.secret and name in f.data and not keyring_reference(f.data[name])
-            for name, decl in self.project.configurables.items())
-        f.save(mode=0o600 if holds_secret else None)
+        return unset_value(self, name)
 
 
 # -- helpers ---------------------------------------------------------------------------------

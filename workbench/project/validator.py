@@ -138,6 +138,10 @@ class Validator:
             env["error"] = ERROR_TYPE
         if ep is None:
             return env
+        if ep.kind == "service":
+            from workbench.project.service import request_type
+
+            env["request"] = request_type(ep)
         target = ("entrypoints", entry, *address.key_path)
         steps = ep.steps if address.root == "steps" else ep.onError
         last = env

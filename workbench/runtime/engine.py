@@ -79,8 +79,12 @@ class Engine:
         plan: bool = False,
         force: bool = False,
         resume: str | None = None,
+        resumable: bool = True,
+        history_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.store = store
+        self.resumable = resumable  # keep what a later --resume needs (a service's request is gone by then)
+        self.history_options = dict(history_options or {})  # HistoryWriter's: a server's `prune`, `background`
         self.plan = plan  # a plan: sync steps plan only, other writing calls are not run
         self.force = force  # sync steps apply a plan over their maxChanges
         self.resume = resume  # the id of a run to continue (runtime/resume.py)
@@ -121,15 +125,30 @@ class Engine:
             raise PreflightError(self.diagnostics)
         return name
 
-    async def run(self, entry: str | None = None, sink: Sink | None = None, *, run_id: str | None = None) -> RunResult:
+    async def run(self, entry: str | None = None, sink: Sink | None = None, *, run_id: str | None = None,
+                  scope: Mapping[str, Any] | None = None, secrets: tuple = (), checked: bool = False,
+                  trigger: dict | None = None) -> RunResult:
         """Run an entry point. Raises PreflightError before any step; otherwise returns the
         result, also when the run failed or was cancelled with `cancel()`. If the task running
         this is cancelled from outside, the run is recorded as cancelled and CancelledError
-        propagates."""
-        name = self.preflight(entry if entry is not None or self.resume is None else self.resumed_entry())
+        propagates. `scope` adds variables (a service's `request`), `secrets` values to mask,
+        `trigger` what started the run (run.started); `checked`: the caller ran `preflight` on
+        this store already (a service, once per version, not per request)."""
+        if checked and entry is not None:
+            name = entry
+        else:
+            name = self.preflight(entry if entry is not None or self.resume is None else self.resumed_entry())
+        if self.store.project.entrypoints[name].kind == "service" and "request" not in (scope or {}):
+            from workbench.project.diagnostic import ERROR, Diagnostic
+
+            raise PreflightError(self.diagnostics + [Diagnostic(
+                ERROR, "service-entry", f"{name} is a service: it runs per request (`workbench serve`)")])
         state = self.resume_state(name) if self.resume else None
         config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
         run = _Run(self, name, config, sink, run_id or new_run_id(), state)
+        run.extra, run.trigger = scope, trigger
+        for secret in secrets:
+            run.redactor.add(secret)
         self._active = run
         try:
             return await run.execute()
@@ -176,9 +195,13 @@ class _Run:
         self.plan, self.force = engine.plan, engine.force
         self.redactor = config.redactor()
         self.sink = sink
-        self.history = HistoryWriter(self.root, run_id, keep=engine.keep) if engine.history else None
+        self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, **engine.history_options)
+                        if engine.history else None)
         # What a later `--resume` needs, kept beside the history (redacted like it).
-        self.keeper = ResumeWriter(self.root, run_id, entry, self.redactor.data) if engine.history else None
+        self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor.data)
+                       if engine.history and engine.resumable else None)
+        self.extra: Mapping[str, Any] | None = None  # variables the caller adds (a service's request)
+        self.trigger: dict | None = None
         self.resumed = resume
         self.top = -1  # the top-level step running now (foreach items are kept per top-level loop)
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
@@ -223,7 +246,7 @@ class _Run:
         self.loop = asyncio.get_running_loop()
         started = time.perf_counter()
         if self.emit:
-            self.emit(ev.RunStarted(self.run_id, time.time(), self.entry, self.project.integration.name))
+            self.emit(ev.RunStarted(self.run_id, time.time(), self.entry, self.project.integration.name, self.trigger))
         self.body = asyncio.ensure_future(self.steps())
         self.ready.set()
         if self.cancel_requested:
@@ -258,6 +281,8 @@ class _Run:
     async def steps(self) -> tuple[str, Any, dict | None]:
         entry = self.project.entrypoints[self.entry]
         scope: dict[str, Any] = {"config": self.config_scope}
+        if self.extra:
+            scope.update(self.extra)
         raw = self.engine.raw_steps(self.entry) if self.keeper is not None else []
         try:
             for index, node in enumerate(compile_steps(entry.steps, self.project)):
@@ -265,8 +290,8 @@ class _Run:
         except Return as ret:
             return ev.SUCCEEDED, ret.value, None
         except StepError as exc:
-            await self.run_on_error(compile_steps(entry.onError, self.project, "onError."), scope, exc.error)
-            return ev.FAILED, None, exc.error
+            handled = await self.run_on_error(compile_steps(entry.onError, self.project, "onError."), scope, exc.error)
+            return ev.FAILED, handled, exc.error
         return ev.SUCCEEDED, None, None
 
     async def top_step(self, index: int, node: Node, scope: dict, raw: list) -> None:
@@ -298,12 +323,16 @@ class _Run:
         if self.keeper is not None and "." not in path:
             self.keeper.item(int(path), item, None if value is NOTHING else value)
 
-    async def run_on_error(self, steps: list[Node], scope: dict, error: dict) -> None:
+    async def run_on_error(self, steps: list[Node], scope: dict, error: dict) -> Any:
+        """The handler's `return` value (a service's response), else None."""
         handler_scope = {**scope, "error": error}
         try:
             await self.run_steps(steps, handler_scope, None)
-        except (Return, StepError):
+        except Return as ret:
+            return ret.value
+        except StepError:
             pass  # the handler's own failure is in its step events; the run's error stays the first
+        return None
 
     async def close_connections(self) -> None:
         connections, self.connections = list(self.connections.values()), {}

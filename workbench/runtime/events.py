@@ -82,7 +82,10 @@ class Event:
 class RunStarted(Event):
     entry: str
     project: str
+    trigger: dict | None = None  # what started it, e.g. a service's {"method": "POST", "path": "/hires"}
     EVENT: ClassVar[str] = RUN_STARTED
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"trigger"})
+    TEXT: ClassVar[tuple[str, ...]] = ("trigger",)
 
 
 @dataclass(slots=True)

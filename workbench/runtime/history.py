@@ -58,8 +58,11 @@ def history_limit(env: Mapping[str, str] | None = None) -> int:
 class HistoryWriter:
     """Appends one run's events to its file. The file is created on the first event."""
 
-    def __init__(self, root: Path | str, run_id: str, *, keep: int | None = None) -> None:
+    def __init__(self, root: Path | str, run_id: str, *, keep: int | None = None, prune: bool = True,
+                 background: BackgroundWriter | None = None) -> None:
         self.root = Path(root)
+        self.prune = prune  # as the file is created (a server prunes once a second instead)
+        self.background = background  # a thread that does the file work (a server's many short runs)
         self.path = runs_dir(root) / f"{run_id}{SUFFIX}"
         self.keep = keep
         self._file = None
@@ -67,6 +70,15 @@ class HistoryWriter:
         self.failed: OSError | None = None  # history is best effort: a full disk must not fail the run
 
     def write(self, event: dict[str, Any]) -> None:
+        if self.background is not None:
+            self.background.queue.put((self, event))
+        else:
+            self.write_now(event)
+
+    def write_now(self, event: dict[str, Any] | None) -> None:
+        if event is None:
+            self.close_now()
+            return
         if self.failed is not None:
             return
         try:
@@ -74,7 +86,8 @@ class HistoryWriter:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._file = open(self.path, "a", encoding="utf-8")
                 _try_lock(self._file.fileno())  # "running", for pruning and listing
-                prune(self.root, self.keep, exclude=self.path.name)
+                if self.prune:
+                    prune(self.root, self.keep, exclude=self.path.name)
             self._file.write(_ENCODER.encode(event) + "\n")
             now = time.monotonic()
             if now - self._flushed_at >= FLUSH_EVERY or event.get("event") in (RUN_STARTED, RUN_FINISHED):
@@ -91,12 +104,47 @@ class HistoryWriter:
         return f"run history not written to {self.path.parent}: {self.failed.strerror or self.failed}"
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.queue.put((self, None))
+        else:
+            self.close_now()
+
+    def close_now(self) -> None:
         if self._file is not None:
             try:
                 self._file.close()
             except OSError:
                 pass
             self._file = None
+
+
+class BackgroundWriter:
+    """Writes the history of many runs in one thread: creating a file costs more than a short
+    run (~0.1 ms on ext4), and the event loop has requests to serve. `stop()` writes what is
+    queued, then returns. A problem shows in `problems` (the run has answered by then)."""
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.problems: list[str] = []
+        self.thread = threading.Thread(target=self._drain, name="wb-history", daemon=True)
+        self.thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            writer, event = self.queue.get()
+            if writer is None:
+                return
+            failed = writer.failed
+            writer.write_now(event)
+            if failed is None and writer.problem:
+                self.problems.append(writer.problem)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.queue.put((None, None))
+        self.thread.join(timeout)
 
 
 def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> list[str]:
@@ -131,10 +179,14 @@ class RunSummary:
     started: str  # ISO 8601, UTC
     duration_ms: float | None
     status: str  # succeeded, failed, cancelled, or "running" when the run has not finished
+    trigger: str = ""  # what started it: a service's "POST /hires"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "entry": self.entry, "started": self.started, "durationMs": self.duration_ms,
-                "status": self.status}
+        out = {"id": self.id, "entry": self.entry, "started": self.started, "durationMs": self.duration_ms,
+               "status": self.status}
+        if self.trigger:
+            out["trigger"] = self.trigger
+        return out
 
 
 def list_runs(root: Path | str) -> list[RunSummary]:
@@ -149,7 +201,8 @@ def list_runs(root: Path | str) -> list[RunSummary]:
         first, last = _first_and_last(folder / name)
         if first is None or first.get("event") != RUN_STARTED:
             continue
-        summary = RunSummary(name[: -len(SUFFIX)], first.get("entry", ""), first.get("ts", ""), None, "running")
+        summary = RunSummary(name[: -len(SUFFIX)], first.get("entry", ""), first.get("ts", ""), None, "running",
+                             _trigger(first.get("trigger")))
         if last is not None and last.get("event") == RUN_FINISHED:
             summary.status = last.get("status", "?")
             summary.duration_ms = last.get("durationMs")
@@ -236,6 +289,12 @@ def _loads(line: bytes) -> dict | None:
     except (ValueError, UnicodeDecodeError):
         return None
     return value if isinstance(value, dict) else None
+
+
+def _trigger(value: Any) -> str:
+    if isinstance(value, dict) and value.get("method"):
+        return f"{value.get('method')} {value.get('path', '')}"
+    return ""
 
 
 def _elapsed_ms(start: str | None, end: str | None) -> float | None:

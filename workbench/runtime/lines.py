@@ -53,7 +53,9 @@ class EventLines:
     def format(self, d: dict[str, Any]) -> str | None:
         kind = d.get("event")
         if kind == "run.started":
-            head = self.paint(f"▶ {d.get('entry')}", "1")
+            trigger = d.get("trigger") if isinstance(d.get("trigger"), dict) else {}
+            on = f" {trigger.get('method')} {trigger.get('path')}" if trigger.get("method") else ""
+            head = self.paint(f"▶ {d.get('entry')}{on}", "1")
             return head + self.paint(f"  {d.get('project')} · run {d.get('run')}", "2")
         if kind == "step.finished":
             return self.step_line(d)

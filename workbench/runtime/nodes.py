@@ -405,9 +405,13 @@ class _Fail(Node):
     def __init__(self, step: FailStep, path: str) -> None:
         super().__init__(step, path)
         self.message = _compile_value(step.fail)
+        self.status = step.status
 
     async def run(self, run, scope, item):
-        raise StepError({"message": _text(self.message(scope)), "type": "Fail"})
+        error = {"message": _text(self.message(scope)), "type": "Fail"}
+        if self.status is not None:  # a service answers with it
+            error["status"] = self.status
+        raise StepError(error)
 
 
 def compile_steps(steps: list, project, prefix: str = "") -> list[Node]:

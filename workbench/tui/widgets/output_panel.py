@@ -66,7 +66,8 @@ class OutputLog(Log):
         """A line cut at the right edge ends in `…` (d shows the whole lines)."""
         strip = super().render_line(y)
         scroll_x, scroll_y = self.scroll_offset
-        index, width = scroll_y + y, self.size.width
+        # The scrollable region: the scrollbar gutter (when there is one) would hide a mark past it.
+        index, width = scroll_y + y, self.scrollable_content_region.width
         lines = self.lines
         if index < len(lines) and width > 1 and cell_len(lines[index]) > scroll_x + width:
             mark = Strip([Segment("…", self.rich_style)])

@@ -1,0 +1,1 @@
+"""Hand a project to an existing distributed engine: `workbench export kubernetes`."""
