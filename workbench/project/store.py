@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from workbench.project.address import ROOTS, AddressError, StepAddress
 from workbench.project.diagnostic import ERROR, Diagnostic
+from workbench.project.secret_sources import secrets_path
 from workbench.project.view import CONFIG_FILE, PROJECT_FILE
 from workbench.project.files import (
     ProjectFileError,
@@ -150,8 +151,6 @@ class ProjectStore:
         self.root = Path(root).resolve()
         self.project_file = _TomlFile(self.root / PROJECT_FILE)
         self.config_file = _TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
-        from workbench.project.secret_sources import secrets_path
-
         self.secrets_file = _TomlFile(secrets_path(self.config_file.path))  # Config-secrets.toml
         self.project: Project = Project(integration=Integration(name=self.root.name))
         self.load_diagnostics: list[Diagnostic] = []

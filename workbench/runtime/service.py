@@ -25,7 +25,6 @@ from urllib.parse import parse_qsl
 from workbench.runtime import events as ev
 from workbench.runtime.engine import Engine, PreflightError, RunResult
 
-HIST = True
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")  # masked in events and history
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
 
@@ -148,6 +147,13 @@ class Services:
         self.sink_for = sink_for or (lambda name: None)
         self.notify = notify or (lambda text: None)
         self._failed_store = None  # the last version that had errors: watched for the next change
+        from workbench.runtime.history import BackgroundWriter
+
+        self.history = BackgroundWriter()
+
+    def close(self) -> None:
+        """Write the history still queued (call once the requests have ended)."""
+        self.history.stop()
 
     # -- versions --
     def poll(self) -> bool:
@@ -173,6 +179,9 @@ class Services:
         from workbench.runtime.history import prune
 
         prune(self.version.store.root)
+        problems, self.history.problems = self.history.problems, []
+        if problems:
+            self.notify(f"warning: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
 
     def _config_file(self):
         path = self.version.store.config_file.path
@@ -218,9 +227,10 @@ class Services:
             # A bearer header that passed holds the token, masked already ("Bearer ••••").
             if value and not (name == "authorization" and route.auth.type == "bearer"):
                 secrets += [value, value.partition(" ")[2]]  # the header and its credential alone
-        # No resume state (the request is gone by then); the history is pruned by prune_history().
+        # No resume state (the request is gone by then); the history is written by one thread and
+        # pruned by prune_history().
         engine = Engine(version.store, overrides=version.overrides, env=version.env, memory=version.memory,
-                        resumable=False, prune=False, history=HIST)
+                        resumable=False, history_options={"prune": False, "background": self.history})
         started = time.perf_counter()
         try:
             result = await engine.run(route.entry, self.sink_for(route.entry), scope=scope, secrets=tuple(secrets),
@@ -232,8 +242,6 @@ class Services:
         took = (time.perf_counter() - started) * 1000
         self.notify(f"{route.entry}: {request.method} {request.path} → {response.status} in {took:.0f} ms "
                     f"(run {result.run_id})")
-        if result.history_error:
-            self.notify(f"{route.entry}: warning: {result.history_error}")
         return response
 
 

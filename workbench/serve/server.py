@@ -68,6 +68,7 @@ class ServiceServer:
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            await asyncio.to_thread(self.services.close)  # the history still queued
 
     async def _poll(self) -> None:
         while True:
