@@ -214,3 +214,31 @@ retry = { attempts = 3, on = ["sometimes?"] }
     assert main(["check", str(project)]) == 2
     out = capsys.readouterr().out
     assert "timeout" in out and "retry.on" in out and "Traceback" not in out
+
+
+async def test_the_apps_summary_counts_collected_failures(tmp_path):
+    from tests.tui_helpers import keys, settle, wait_for_runs
+    from workbench.tui.app import WorkbenchApp
+
+    project = make_project(tmp_path / "p", """
+[integration]
+name = "summary"
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "nums"
+value = [1, 2, 3, 4]
+[[entrypoints.main.steps]]
+foreach = "${nums}"
+errors = "collect"
+[[entrypoints.main.steps.steps]]
+if = "item == 3"
+then = [{ fail = "three" }]
+""")
+    app = WorkbenchApp(project, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "r")
+        await wait_for_runs(pilot)
+        summary = str(app.output.query_one("#run-summary").render())
+    assert summary.startswith("✓ succeeded") and "· 3 ok, 1 failed" in summary

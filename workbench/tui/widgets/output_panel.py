@@ -146,6 +146,9 @@ def summary_text(entry: str, finished: dict[str, Any] | None, *, duration: Any, 
     parts: list[Any] = [(f"{mark} {status}", f"bold {style}")]
     if finished.get("durationMs") is not None:
         parts.append((f" in {duration(finished['durationMs'])}", ""))
+    if finished.get("failedItems") is not None:  # errors = "collect", onError = "continue"
+        failed = finished["failedItems"]
+        parts.append((f" · {finished.get('okItems') or 0:,} ok, {failed:,} failed", "yellow" if failed else "green"))
     error = finished.get("error")
     if error and error.get("step") is not None:
         where = f" at step {error['step']}" + (f" {step_label}" if step_label else "")
