@@ -130,3 +130,41 @@ else = [{ fail = "not yet" }]
     assert "step 0 of main changed" in err and "Traceback" not in err
     assert main(["run", str(project), "--resume", "no-such-run"]) == 2
     assert "no run" in capsys.readouterr().err
+
+
+async def test_the_app_offers_resume_after_a_failed_run(tmp_path):
+    from tests.tui_helpers import keys, settle, wait_for_runs
+    from workbench.runtime.history import list_runs
+    from workbench.tui.app import WorkbenchApp
+
+    project = make_project(tmp_path / "p", """
+[integration]
+name = "again"
+[configurables.ok]
+type = "boolean"
+default = false
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "greeting"
+value = "hello"
+[[entrypoints.main.steps]]
+if = "config.ok"
+then = [{ return = "${greeting}" }]
+else = [{ fail = "not yet" }]
+""")
+    env = {}
+    app = WorkbenchApp(project, env=env)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "r")
+        await wait_for_runs(pilot)
+        summary = str(app.output.query_one("#run-summary").render())
+        assert summary.startswith("✗ failed") and "R resumes" in summary
+        env["WB_VAR_OK"] = "true"  # fixed by a value: the resume runs step 1 again
+        await keys(pilot, "R")
+        await wait_for_runs(pilot)
+        summary = str(app.output.query_one("#run-summary").render())
+        assert summary.startswith("✓ succeeded") and "hello" in summary and "R resumes" not in summary
+        assert any("restored from run" in line for line in app.output.lines)
+    assert [r.status for r in list_runs(project)] == ["failed", "succeeded"]

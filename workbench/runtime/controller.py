@@ -20,6 +20,7 @@ CANCELLED_EARLY = "cancelled before it started"
 class RunSession:
     entry: str
     replay: str = ""  # the run id, for a replay of the history
+    resume: str = ""  # the id of the run this one continues (`--resume`)
     engine: Any = None
     run_id: str = ""
     ended: bool = False  # the worker is done (no second run of this entry before that)
@@ -83,12 +84,12 @@ class RunController:
         return [s for s in self.runs.values() if s.live]
 
     # -- starting and ending -----------------------------------------------------------------------
-    def begin(self, entry: str, addresses: list[str]) -> RunSession:
+    def begin(self, entry: str, addresses: list[str], *, resume: str = "") -> RunSession:
         """A new session for `entry`, its steps pending. Raises AlreadyRunning."""
         current = self.runs.get(entry)
         if current is not None and current.live:
             raise AlreadyRunning(f"{entry} is already running (esc cancels it)")
-        session = RunSession(entry, previous=current)
+        session = RunSession(entry, resume=resume, previous=current)
         others = self.live()
         self.runs[entry] = session
         for live in [*others, session] if others else []:
@@ -103,7 +104,7 @@ class RunController:
 
         project = self.project
         store = project.ensure_loaded()
-        engine = Engine(store, env=project.env, memory=project.memory)
+        engine = Engine(store, env=project.env, memory=project.memory, resume=session.resume or None)
         session.engine = engine
         with project.lock:
             engine.preflight(session.entry)  # missing values are reported before anything runs
@@ -115,6 +116,17 @@ class RunController:
             if session.cancel_requested and getattr(event, "EVENT", "") == "run.started":
                 engine.cancel()  # a cancel that came before the run existed
         return asyncio.run(engine.run(session.entry, watch))
+
+    def resumable(self, entry: str) -> str:
+        """The id of the entry's last run when a resume could continue it (it failed, was cancelled,
+        or collected failures), else ""."""
+        session = self.runs.get(entry)
+        finished = session.finished if session is not None and not session.live else None
+        if not finished or not session.run_id:
+            return ""
+        if finished.get("status") in ("failed", "cancelled") or finished.get("failedItems"):
+            return session.run_id
+        return ""
 
     def refused(self, session: RunSession) -> bool:
         """Preflight refused it: the entry shows its previous session again. True when it had none."""

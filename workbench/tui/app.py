@@ -67,6 +67,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         Binding("g,f4", "open_configurations", "Config", id="open-configurations"),
         Binding("k,f6", "check", "Check", id="check-project", show=False),
         Binding("r,f5", "run_entry", "Run", id="run-entry"),
+        Binding("R", "resume_run", "Resume", id="resume-run", show=False),  # a failed or cancelled run
         Binding("escape,ctrl+c", "cancel_run", "Cancel", id="cancel-run", priority=True),  # while a run goes
         Binding("h", "run_history", "History", id="run-history", show=False),
         Binding("e", "toggle_http", "HTTP", id="toggle-http", show=False),
@@ -77,7 +78,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     ]
     # What a key must never do from inside a form or a modal: these change the project, start or
     # stop runs, or leave the form (ctrl+q still quits, and asks about unsaved changes).
-    FORM_BLOCKED = frozenset({"add_connection", "add_entry", "open_configurations", "check", "run_entry",
+    FORM_BLOCKED = frozenset({"add_connection", "add_entry", "open_configurations", "check", "run_entry", "resume_run",
                               "run_history", "toggle_http", "toggle_output", "toggle_problems", "reload",
                               "request_quit", "add_step", "delete_item"})
 
@@ -435,6 +436,16 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
             self.notify("select an automation to run", severity="warning")
             return
         self.start_run(entry)  # run_actions.py
+
+    @guarded
+    def action_resume_run(self) -> None:
+        """Continue the selected automation's last run, when it failed or was cancelled."""
+        entry = self.selected_entry()
+        run_id = self.run_controller.resumable(entry) if entry else ""
+        if not run_id:
+            self.notify("nothing to resume: the last run of this automation did not fail", severity="warning")
+            return
+        self.start_run(entry, resume=run_id)
 
     def on_problem_chosen(self, message: ProblemChosen) -> None:
         item, address = locate(message.diagnostic)

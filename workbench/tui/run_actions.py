@@ -54,9 +54,10 @@ class RunActions:
         return self.run_controller.live()
 
     # -- starting ------------------------------------------------------------------------------
-    def start_run(self, entry: str) -> None:
+    def start_run(self, entry: str, *, resume: str = "") -> None:
         try:
-            session = self.run_controller.begin(entry, [str(a) for a in self.project_view.addresses(entry)])
+            session = self.run_controller.begin(entry, [str(a) for a in self.project_view.addresses(entry)],
+                                                resume=resume)
         except AlreadyRunning as error:
             self.notify(str(error), title="Run", severity="warning", timeout=4)
             return
@@ -72,12 +73,15 @@ class RunActions:
 
     @work(thread=True, group="run", exit_on_error=False)
     def _run_in_thread(self, session: RunSession, sink: Callable[[Any], None]) -> None:
-        from workbench.runtime import PreflightError
+        from workbench.runtime import PreflightError, ResumeError
 
         try:
             result = self.run_controller.execute(session, sink)
         except PreflightError as error:
             self.post_message(RunRefused(session, error.diagnostics))
+            return
+        except ResumeError as error:  # the steps it would skip changed: said, and nothing ran
+            self.post_message(RunEnded(session, None, str(error)))
             return
         except CancelledEarly:
             self.post_message(RunEnded(session, None, CANCELLED_EARLY))
@@ -257,8 +261,9 @@ class RunActions:
         error = (session.finished or {}).get("error") or {}
         label = session.labels.get(str(error.get("step")), "") if error else ""
         fmt = self.run_format
+        resumable = not session.replay and self.run_controller.resumable(session.entry) == session.run_id != ""
         return summary_text(session.entry, session.finished, duration=fmt.duration, step_label=label,
-                            clean=fmt.clean, replay=session.replay)
+                            clean=fmt.clean, replay=session.replay, resumable=resumable)
 
     # -- step cards ----------------------------------------------------------------------------------
     def _shows(self, session: RunSession) -> bool:

@@ -135,7 +135,7 @@ class OutputPanel(Vertical):
 
 
 def summary_text(entry: str, finished: dict[str, Any] | None, *, duration: Any, step_label: str = "",
-                 clean: Any = lambda text: text, replay: str = "") -> Text:
+                 clean: Any = lambda text: text, replay: str = "", resumable: bool = False) -> Text:
     """The run's outcome in the runtime's own words: status, duration, result; on failure the
     error (status, scimType, detail) and the step it came from."""
     if finished is None:
@@ -156,6 +156,8 @@ def summary_text(entry: str, finished: dict[str, Any] | None, *, duration: Any, 
             where += f" [item {error['item']}]"
         parts.append((where, "red"))
     parts += [(" · ", "dim"), (entry, "bold")]
+    if resumable:
+        parts.append(("  R resumes", "dim"))
     if replay:
         parts.append((f" · replay of {clean(replay)}", "dim"))
     if error:
