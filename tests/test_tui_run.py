@@ -343,3 +343,16 @@ async def test_two_entries_may_run_together_and_their_lines_are_told_apart(tmp_p
         assert any("[first] ✓ succeeded in " in line for line in lines)
         assert sum("[first] " in line and "info    first " in line for line in lines) == 3000
         assert [r.status for r in list_runs(root)] == ["succeeded", "succeeded"]
+
+
+async def test_a_run_whose_history_cannot_be_written_says_so(tmp_path):
+    project = make_project(tmp_path / "p", '[integration]\nname = "ro"\n[entrypoints.main]\nkind = "automation"\n'
+                                          '[[entrypoints.main.steps]]\nlog = "hi"\n')
+    (project / ".workbench").write_text("a file where the history folder would be")
+    app = WorkbenchApp(project, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "r")
+        await wait_for_runs(pilot)
+        assert str(app.output.query_one("#run-summary").render()).startswith("✓ succeeded")
+        assert any("history" in n.message for n in app._notifications)

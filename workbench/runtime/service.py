@@ -60,6 +60,7 @@ class Route:
     pattern: re.Pattern
     auth: Any  # project.service BearerAuth | HmacAuth | NoAuth
     secret: str = ""  # the bearer token or hmac secret, resolved
+    masked: bool = False  # the secret is a secret configurable's value: the run masks it already
 
 
 @dataclass(slots=True)
@@ -95,7 +96,8 @@ class ServiceVersion:
         self.diagnostics = check(store, env=env, overrides=overrides, memory=memory, host=host)
         if has_errors(self.diagnostics):
             raise ServiceError(first_error(self.diagnostics), store, self.diagnostics)
-        config = store.resolve_config(env=env, overrides=overrides, memory=memory).scope()
+        resolved = store.resolve_config(env=env, overrides=overrides, memory=memory)
+        config, masked = resolved.scope(), resolved.redactor()
         self.routes: list[Route] = []
         for name, entry in store.project.entrypoints.items():
             if entry.kind != "service":
@@ -109,7 +111,7 @@ class ServiceVersion:
                     raise ServiceError(f"{name}: auth {key}: {exc}", store) from None
                 if not isinstance(secret, str) or not secret:
                     raise ServiceError(f"{name}: auth {key} has no value", store)
-                route.secret = secret
+                route.secret, route.masked = secret, secret in masked.secrets
             self.routes.append(route)
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | Response:
@@ -221,7 +223,7 @@ class Services:
         scope = {"request": {"method": request.method, "path": request.path, "params": match.params,
                              "query": dict(parse_qsl(request.query, keep_blank_values=True)),
                              "headers": request.headers, "body": body}}
-        secrets = [route.secret] if route.secret else []
+        secrets = [route.secret] if route.secret and not route.masked else []
         for name in SECRET_HEADERS:
             value = request.headers.get(name)
             # A bearer header that passed holds the token, masked already ("Bearer ••••").

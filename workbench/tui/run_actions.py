@@ -122,6 +122,9 @@ class RunActions:
         session = message.session
         self.run_controller.ended(session)
         self.refresh_bindings()
+        problem = getattr(message.result, "history_error", None)
+        if problem:  # the run went on, but will not be in the history
+            self.notify(problem, title="Run history", severity="warning", timeout=8)
         if message.error:  # no run.finished event will come: say how it ended here
             self._drain_feed()
             finished: dict[str, Any] = {"event": "run.finished", "status": "failed", "durationMs": None,
