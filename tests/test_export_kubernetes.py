@@ -191,3 +191,16 @@ def test_the_exported_job_runs_with_a_mounted_secret_file(tmp_path, capsys, sand
     events = [json.loads(line) for line in done.stdout.splitlines()]
     assert events[-1]["event"] == "run.finished" and events[-1]["status"] == "succeeded"
     assert sandbox.client_secret not in done.stdout + done.stderr
+
+
+def test_starting_deadline_is_the_shortest_gap_and_bad_schedules_are_named(tmp_path, capsys):
+    from workbench.deploy.kubernetes import starting_deadline
+
+    assert starting_deadline("*/5 * * * *", "UTC") == 300
+    assert starting_deadline("0 9 * * 1-5", "Europe/Oslo") == 86400
+    project = copy_sample("scim-provisioning", tmp_path)
+    text = (project / "workbench.toml").read_text().replace('timezone = "UTC"', 'timezone = "Mars/Olympus"')
+    (project / "workbench.toml").write_text(text)
+    code, _, stderr = export(capsys, project, tmp_path / "out")
+    assert code == 2 and f"{project / 'workbench.toml'}:" in stderr and "entrypoints.provisionUser" in stderr
+    assert "Traceback" not in stderr and not (tmp_path / "out").exists()

@@ -107,7 +107,8 @@ return = { repo = "${request.params.repo}", ref = "${got}", event = "${request.h
 ''', 'hookSecret = "hmac-secret-42"\n')
     services = Services(ProjectStore.open(root), env={})
     body = json.dumps({"ref": "main"}).encode()
-    good = {"X-Hub-Signature-256": sign(body, "hmac-secret-42"), "Content-Type": "application/json", "X-Event": "push"}
+    good = {"X-Hub-Signature-256": sign(body, "hmac-secret-42"), "Content-Type": "application/json", "X-Event": "push",
+            "Authorization": "Basic dXNlcjpodW50ZXIy"}  # not this route's auth: masked all the same
     with serving(services) as url, httpx.Client(base_url=url, timeout=10) as client:
         ok = client.post("/push/wb", content=body, headers=good)
         assert ok.status_code == 200 and ok.json() == {"repo": "wb", "ref": "main", "event": "push"}
@@ -116,7 +117,8 @@ return = { repo = "${request.params.repo}", ref = "${got}", event = "${request.h
         altered = body.replace(b"main", b"evil")
         assert client.post("/push/wb", content=altered, headers=good).status_code == 401
         assert client.post("/push/wb", content=body, headers={"Content-Type": "application/json"}).status_code == 401
-    assert "hmac-secret-42" not in history_text(root)
+    text = history_text(root)
+    assert "hmac-secret-42" not in text and "dXNlcjpodW50ZXIy" not in text
 
 
 SLOW_PROJECT = '''
@@ -265,3 +267,57 @@ def test_run_refuses_a_service_and_serve_refuses_a_remote_host(tmp_path, capsys)
     assert "echo is a service" in capsys.readouterr().out
     assert main(["serve", str(root), "--host", "0.0.0.0"]) == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_reload_keeps_the_old_version_while_the_new_one_has_errors(tmp_path):
+    root = make_project(tmp_path / "p", SLOW_PROJECT, 'slowUrl = "http://127.0.0.1:9"\n')
+    notes: list[str] = []
+    services = Services(ProjectStore.open(root), env={}, notify=notes.append)
+    toml = root / "workbench.toml"
+    toml.write_text(SLOW_PROJECT.replace('path = "/echo"', 'path = "echo"'), encoding="utf-8")
+    assert services.poll() is False and "still serving the previous version" in notes[-1]
+    assert services.poll() is False and len(notes) == 1  # not said again until the files change
+    with serving(services) as url:
+        assert httpx.post(url + "/echo", content=b"hi", timeout=10).text == "hi"
+        toml.write_text(SLOW_PROJECT.replace('path = "/echo"', 'path = "/echo2"'), encoding="utf-8")
+        assert services.poll() is True and "POST /echo2" in notes[-1]
+        assert httpx.post(url + "/echo2", content=b"hi", timeout=10).text == "hi"
+        assert httpx.post(url + "/echo", content=b"hi", timeout=10).status_code == 404
+
+
+def test_up_runs_schedules_and_services_in_one_process(tmp_path):
+    project = SLOW_PROJECT + '''
+[entrypoints.nightly]
+schedule = "0 3 * * *"
+[[entrypoints.nightly.steps]]
+log = "nightly"
+'''
+    root = make_project(tmp_path / "p", project, 'slowUrl = "http://127.0.0.1:9"\n')
+    proc = subprocess.Popen([sys.executable, "-m", "workbench", "up", str(root), "--port", "0"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "NO_COLOR": "1"})
+    try:
+        lines, url = [], None
+        deadline = time.monotonic() + 15
+        while url is None and time.monotonic() < deadline:
+            lines.append(proc.stdout.readline())
+            if "POST http://" in lines[-1]:
+                url = lines[-1].split("POST ", 1)[1].split()[0]
+        assert url, "".join(lines)
+        assert httpx.post(url, content=b"ping", timeout=10).text == "ping"
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=10)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    text = "".join(lines) + out
+    assert "nightly: next run at" in text, text
+    assert "[echo] ▶ echo POST /echo" in text, text
+    assert proc.returncode == 0
+
+
+def test_the_headless_core_imports_neither_starlette_nor_textual():
+    code = ("import sys, workbench.runtime.service, workbench.cli.run, workbench.project.diagnostics; "
+            "print(sorted(m for m in ('starlette', 'uvicorn', 'textual') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=30).stdout
+    assert out.strip() == "[]"

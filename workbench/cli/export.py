@@ -50,6 +50,8 @@ def _run(args) -> int:
           "secrets or .workbench/)")
     if not result.cronjobs:
         print("note: the project has no automation: there is nothing to run")
+    for name in result.skipped:
+        print(f"note: {name} is a service entry point: not exported (automations only for now; see docs/deploy.md)")
     for name in result.suspended:
         print(f"note: {name} has no schedule: its CronJob is suspended; run it with "
               f"kubectl create job --from=cronjob/{result.cronjobs[name]} {result.cronjobs[name]}-1")

@@ -40,6 +40,7 @@ class ExportResult:
     manifests: list[Path] = field(default_factory=list)
     cronjobs: dict[str, str] = field(default_factory=dict)  # entry point -> CronJob name
     suspended: list[str] = field(default_factory=list)  # automations without a schedule
+    skipped: list[str] = field(default_factory=list)  # service entry points: not exported yet
     missing: list[str] = field(default_factory=list)  # required configurables with no value here
     placeholders: list[str] = field(default_factory=list)  # secrets left as REPLACE_ME
     copied: list[Path] = field(default_factory=list)  # project files in the image
@@ -69,7 +70,11 @@ def starting_deadline(cron: str, tz_name: str) -> int:
 
     from croniter import croniter
 
-    it = croniter(cron, datetime(2026, 1, 1, tzinfo=timezone.utc).astimezone(ZoneInfo(tz_name)))
+    try:
+        start = datetime(2026, 1, 1, tzinfo=timezone.utc).astimezone(ZoneInfo(tz_name))
+        it = croniter(cron, start)
+    except Exception:  # ZoneInfo and croniter raise several types; `check` names the problem
+        raise ExportError(f"schedule {cron!r} in {tz_name!r} is not valid (run workbench check)") from None
     times = [it.get_next(datetime) for _ in range(64)]
     return max(60, int(min((b - a).total_seconds() for a, b in zip(times, times[1:]))))
 
@@ -120,13 +125,18 @@ def export_kubernetes(store, out: Path, *, image: str | None = None, namespace: 
                                 "type": "Opaque", "stringData": secret_data}, note)
     for entry_name, entry in store.project.entrypoints.items():
         if entry.kind != "automation":
+            result.skipped.append(entry_name)
             continue
         job = k8s_name(app, entry_name)
         result.cronjobs[entry_name] = job
         if entry.schedule is None:
             result.suspended.append(entry_name)
-        spec = _cronjob(entry_name, entry, result.image, names, sorted(secret_data),
-                        {**labels, "workbench/entry": entry_name})
+        try:
+            spec = _cronjob(entry_name, entry, result.image, names, sorted(secret_data),
+                            {**labels, "workbench/entry": entry_name})
+        except ExportError as exc:
+            line = store.line_of(("entrypoints", entry_name, "schedule")) or 1
+            raise ExportError(f"{store.project_file.path}:{line}: entrypoints.{entry_name}: {exc}") from None
         docs[f"cronjob-{k8s_name(entry_name)}.yaml"] = ({"apiVersion": "batch/v1", "kind": "CronJob",
                                                         "metadata": meta(job, {"workbench/entry": entry_name}),
                                                         "spec": spec}, "")

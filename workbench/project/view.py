@@ -53,7 +53,7 @@ class ProjectView:
     @classmethod
     def of(cls, store: Any, *, env: Any = None, memory: Any = None) -> ProjectView:
         """The loaded store's data, and which configurables have a value."""
-        errors = [str(f.error) for f in (store.project_file, store.config_file) if f.error]
+        errors = [str(f.error) for f in store.files if f.error]
         resolved = store.resolve_config(env=env, memory=memory)
         config_set = {name: rv.ok for name, rv in resolved.values.items()}
         return cls(store.root, store.project_file.data, errors, config_set)
