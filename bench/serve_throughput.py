@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,7 @@ name = "serve-bench"
 secret = true
 [entrypoints.ping]
 kind = "service"
+method = "GET"
 path = "/ping"
 auth = { type = "bearer", token = "${config.hookToken}" }
 [[entrypoints.ping.steps]]
@@ -110,9 +112,9 @@ def main() -> int:
         server_main(args.server)
         return 0
     root = Path(tempfile.mkdtemp(prefix="wb-serve-bench-"))
-    (root / "workbench.toml").write_text(PROJECT.replace('path = "/ping"', 'method = "GET"\npath = "/ping"'),
-                                         encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, __file__, "--server", str(root)], stdout=subprocess.PIPE, text=True)
+    (root / "workbench.toml").write_text(PROJECT, encoding="utf-8")
+    server = [sys.executable, os.environ.get("WB_BENCH_SERVER", __file__), "--server", str(root)]
+    proc = subprocess.Popen(server, stdout=subprocess.PIPE, text=True)
     try:
         port = int(proc.stdout.readline())
         asyncio.run(load(port, "/bare", 400, args.clients))  # warm up both

@@ -367,3 +367,34 @@ async def test_every_connection_and_operation_form_opens(sample):
                 app.pop_screen()
                 await settle(pilot, 2)
         assert app.internal_errors == []
+
+
+async def test_a_value_from_the_secrets_file_is_edited_where_it_lives(sample, tmp_path):
+    secrets = sample / "Config-secrets.toml"
+    secrets.write_text('scimClientSecret = "from-the-secrets-file"\n')
+    secrets.chmod(0o600)
+    value_file = tmp_path / "client-id"
+    value_file.write_text("id-from-a-file\n")
+    app = WorkbenchApp(sample, env={"WB_VAR_SCIMCLIENTID_FILE": str(value_file)})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "g")
+        pane = app.query_one("ConfigPane")
+        table = pane.table
+        rows = {str(key.value): [str(c) for c in table.get_row(key)] for key in table.rows}
+        assert rows["scimClientSecret"][1:3] == ["••••", "secrets file"] and rows["scimClientId"][2] == "file"
+        table.move_cursor(row=table.get_row_index("scimClientId"))
+        await keys(pilot, "enter")
+        assert "_FILE names: read-only" in str(pane.query_one("#value-hint").render())
+        await keys(pilot, "escape")
+        table.move_cursor(row=table.get_row_index("scimClientSecret"))
+        await keys(pilot, "enter")
+        assert "saves to Config-secrets.toml" in str(pane.query_one("#value-hint").render())
+        value_input = pane.query_one("#value-input")
+        assert value_input.password and value_input.value == "from-the-secrets-file"
+        value_input.value = "a-new-secret-value"
+        await keys(pilot, "enter")
+        assert any("saved to Config-secrets.toml" in n for n in notes(app))
+    assert "a-new-secret-value" in secrets.read_text()
+    assert "scimClientSecret" not in (sample / "Config.toml").read_text()
+    assert app.internal_errors == []

@@ -75,7 +75,6 @@ def notes_for(args):
 
 def build(args, store, notify):
     """The server of the project's services, listening; None when it has none. Raises CliError."""
-    from workbench.cli.run import EventPrinter
     from workbench.runtime.service import ServiceError, Services
     from workbench.sandbox.server import is_loopback
 
@@ -87,12 +86,9 @@ def build(args, store, notify):
     if args.max_concurrency < 1 or args.max_body < 0:
         raise CliError("--max-concurrency must be 1 or more, and --max-body 0 or more")
 
-    def sink_for(name: str):
-        return EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json, prefix=f"[{name}] ")
-
     try:
         services = Services(store, overrides=parse_sets(args.set), host=args.host,
-                            max_concurrency=args.max_concurrency, sink_for=sink_for, notify=notify)
+                            max_concurrency=args.max_concurrency, sink_for=printers(args), notify=notify)
     except ServiceError as exc:
         if not exc.diagnostics:
             raise CliError(f"{store.name}: nothing is served: {exc}") from None
@@ -114,6 +110,16 @@ def build(args, store, notify):
     for route in services.version.routes:
         notify(f"{route.entry}: {route.method} http://{host}:{server.port}{route.path} (auth {route.auth.type})")
     return server
+
+
+def printers(args):
+    """Each run's events printed live, prefixed with its entry's name (several share the output)."""
+    from workbench.cli.run import EventPrinter
+
+    def sink_for(name: str):
+        return EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json, prefix=f"[{name}] ")
+
+    return sink_for
 
 
 def on_signals(stop) -> None:

@@ -10,7 +10,7 @@ import sys
 
 from workbench.cli import EXIT_OK, EXIT_USAGE
 from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded
-from workbench.cli.serve import add_options, build, notes_for, on_signals
+from workbench.cli.serve import add_options, build, notes_for, on_signals, printers
 
 
 def configure(parser) -> None:
@@ -25,7 +25,7 @@ def run(args) -> int:
 def _run(args) -> int:
     import asyncio
 
-    from workbench.cli.run import EventPrinter, print_preflight
+    from workbench.cli.run import print_preflight
     from workbench.runtime import Engine, PreflightError
     from workbench.runtime.schedule import Scheduler
 
@@ -44,14 +44,11 @@ def _run(args) -> int:
         print(f"{store.name}: no entry point has a schedule or is a service", file=sys.stderr)
         return EXIT_USAGE
 
-    def sink_for(name: str):
-        return EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json, prefix=f"[{name}] ")
-
     async def main() -> None:
         jobs = []
         stops = []
         if scheduled:
-            scheduler = Scheduler(store, overrides=overrides, sink_for=sink_for,
+            scheduler = Scheduler(store, overrides=overrides, sink_for=printers(args),
                                   notify=lambda text: notify(f"schedule: {text}"), grace=args.grace)
             jobs.append(scheduler.serve())
             stops.append(scheduler.stop)

@@ -285,6 +285,13 @@ class Redactor:
             # Longest first, so a secret that contains another is masked whole.
             self.secrets = sorted(self._texts, key=len, reverse=True)
 
+    def copy(self) -> Redactor:
+        """An independent copy (a server builds one per version; each run adds its own)."""
+        other = Redactor()
+        other.secrets, other._texts = list(self.secrets), set(self._texts)
+        other._numbers, other._booleans = set(self._numbers), set(self._booleans)
+        return other
+
     def __bool__(self) -> bool:
         return bool(self.secrets)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,7 +46,7 @@ class NoAuth(_Auth):
     type: Literal["none"]
 
 
-ServiceAuth = Annotated[Union[BearerAuth, HmacAuth, NoAuth], Field(discriminator="type")]
+ServiceAuth = Annotated[BearerAuth | HmacAuth | NoAuth, Field(discriminator="type")]
 
 
 def route_params(path: str) -> list[str]:
@@ -114,8 +114,8 @@ def service_problems(project, *, host: str | None = None) -> Iterator[tuple[str,
                 yield ("duplicate-route", f"{shape} is also the route of {routes[shape]}", base + ("path",), "error")
             routes.setdefault(shape, name)
         if entry.auth is None:
-            yield ("missing-key", f"service {name} needs auth: bearer, hmac, or none written out "
-                   "(auth = { type = \"none\" })", base, "error")
+            message = f'service {name} needs auth: bearer, hmac, or none written out (auth = {{ type = "none" }})'
+            yield "missing-key", message, base, "error"
         elif entry.auth.type == "none" and host is not None and not _loopback(host):
             yield ("auth-none", f"service {name} takes requests without auth on {host}, which is not loopback",
                    base + ("auth",), "warning")
@@ -124,7 +124,9 @@ def service_problems(project, *, host: str | None = None) -> Iterator[tuple[str,
 
 
 def _loopback(host: str) -> bool:
-    from workbench.sandbox.server import is_loopback  # the sandbox's rule, the one definition
+    from workbench.sandbox.server import (
+        is_loopback,  # the sandbox's rule, the one definition
+    )
 
     return is_loopback(host)
 

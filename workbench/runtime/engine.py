@@ -127,13 +127,13 @@ class Engine:
 
     async def run(self, entry: str | None = None, sink: Sink | None = None, *, run_id: str | None = None,
                   scope: Mapping[str, Any] | None = None, secrets: tuple = (), checked: bool = False,
-                  trigger: dict | None = None) -> RunResult:
+                  trigger: dict | None = None, config=None) -> RunResult:
         """Run an entry point. Raises PreflightError before any step; otherwise returns the
         result, also when the run failed or was cancelled with `cancel()`. If the task running
         this is cancelled from outside, the run is recorded as cancelled and CancelledError
         propagates. `scope` adds variables (a service's `request`), `secrets` values to mask,
         `trigger` what started the run (run.started); `checked`: the caller ran `preflight` on
-        this store already (a service, once per version, not per request)."""
+        this store already, and `config` is its resolved config (a service: once per version)."""
         if checked and entry is not None:
             name = entry
         else:
@@ -144,7 +144,8 @@ class Engine:
             raise PreflightError(self.diagnostics + [Diagnostic(
                 ERROR, "service-entry", f"{name} is a service: it runs per request (`workbench serve`)")])
         state = self.resume_state(name) if self.resume else None
-        config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
+        if config is None:
+            config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
         run = _Run(self, name, config, sink, run_id or new_run_id(), state)
         run.extra, run.trigger = scope, trigger
         for secret in secrets:

@@ -12,7 +12,6 @@ on the version they started with.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import re
@@ -97,7 +96,8 @@ class ServiceVersion:
         if has_errors(self.diagnostics):
             raise ServiceError(first_error(self.diagnostics), store, self.diagnostics)
         resolved = store.resolve_config(env=env, overrides=overrides, memory=memory)
-        config, masked = resolved.scope(), resolved.redactor()
+        self.config = _Resolved(resolved)
+        config, masked = self.config.values, self.config.masks
         self.routes: list[Route] = []
         for name, entry in store.project.entrypoints.items():
             if entry.kind != "service":
@@ -236,7 +236,8 @@ class Services:
         started = time.perf_counter()
         try:
             result = await engine.run(route.entry, self.sink_for(route.entry), scope=scope, secrets=tuple(secrets),
-                                      checked=True, trigger={"method": request.method, "path": request.path})
+                                      checked=True, trigger={"method": request.method, "path": request.path},
+                                      config=version.config)
         except PreflightError as exc:  # the project changed under this version
             return error_response(503, f"the service cannot run: {exc}")
         response = response_of(result)
@@ -245,6 +246,21 @@ class Services:
         self.notify(f"{route.entry}: {request.method} {request.path} → {response.status} in {took:.0f} ms "
                     f"(run {result.run_id})")
         return response
+
+
+class _Resolved:
+    """A version's configurable values, resolved once: building a redactor costs more than a
+    short run, so each run gets a copy of one (a run adds to its own)."""
+
+    def __init__(self, resolved) -> None:
+        self.values = resolved.scope()
+        self.masks = resolved.redactor()
+
+    def scope(self) -> dict[str, Any]:
+        return self.values
+
+    def redactor(self):
+        return self.masks.copy()
 
 
 class _Unchanged:

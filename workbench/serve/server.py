@@ -61,6 +61,9 @@ class ServiceServer:
         self.server.should_exit = True
 
     async def serve(self) -> None:
+        import gc
+
+        gc.freeze()  # what start-up built (catalogue, schemas) out of the collector's way, as the app does
         poller = asyncio.ensure_future(self._poll())
         try:
             await self.server.serve(sockets=[self.sock])

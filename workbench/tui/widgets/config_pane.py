@@ -13,7 +13,10 @@ from textual.widgets import DataTable, Input, Static
 
 from workbench.tui.errors import guarded
 
-SOURCE_STYLES = {"missing": "bold red", "env": "cyan", "default": "dim", "Config.toml": "green", "memory": "magenta"}
+SOURCE_STYLES = {"missing": "bold red", "env": "cyan", "file": "cyan", "default": "dim", "Config.toml": "green",
+                 "secrets file": "green", "keyring": "blue", "memory": "magenta"}
+# Where an edit of a value from that source is saved (store.set_value writes where it lives).
+SAVED_TO = {"keyring": "the OS keyring", "secrets file": "Config-secrets.toml"}
 
 
 class ValueEditor(Vertical):
@@ -50,6 +53,7 @@ class ConfigPane(Vertical):
         self.revealed = False
         self.resolved: Any = None
         self.editing: str | None = None
+        self.saves_to = "Config.toml"  # where the value being edited is saved
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Configurations[/b]  [dim]enter: edit the value[/dim]", id="config-title")
@@ -120,6 +124,10 @@ class ConfigPane(Vertical):
             value_input.display = False
             hint.update(Text(f"set by {_env_name(name)} in the environment: read-only here", style="cyan"))
             return
+        if rv.source == "file":
+            value_input.display = False
+            hint.update(Text(f"read from the file {_env_name(name)}_FILE names: read-only here", style="cyan"))
+            return
         if rv.source == "memory":
             value_input.display = False
             hint.update(Text(f"held in memory by {getattr(self.app, 'memory_source', 'the app')} for this "
@@ -127,12 +135,16 @@ class ConfigPane(Vertical):
             return
         value_input.display = True
         value_input.password = rv.decl.secret and not self.revealed
-        file_value = self.app.store.config_values.get(name) if self.app.store else None
         from workbench.project.config import format_value
 
+        if rv.source in SAVED_TO:  # the keyring's or the secrets file's value, not Config.toml's reference
+            file_value = rv.value
+        else:
+            file_value = self.app.store.config_values.get(name) if self.app.store else None
         value_input.value = "" if file_value is None else format_value(file_value)
         value_input.placeholder = "" if rv.decl.default is None else f"default: {format_value(rv.decl.default)}"
-        hint.update(Text("enter saves to Config.toml · esc cancels" +
+        self.saves_to = SAVED_TO.get(rv.source, "Config.toml")
+        hint.update(Text(f"enter saves to {self.saves_to} · esc cancels" +
                          (" · ctrl+t reveals" if rv.decl.secret else ""), style="dim"))
         value_input.focus()
 
@@ -159,7 +171,7 @@ class ConfigPane(Vertical):
             return
         try:
             coerce(rv.decl.type, event.value, from_text=True, secret=rv.decl.secret)
-            hint.update(Text(f"✓ a valid {rv.decl.type} · enter saves", style="green"))
+            hint.update(Text(f"✓ a valid {rv.decl.type} · enter saves to {self.saves_to}", style="green"))
         except CoercionError as exc:
             hint.update(Text(f"✗ {exc}", style="red"))
 
@@ -171,8 +183,8 @@ class ConfigPane(Vertical):
         name, text = self.editing, event.value
         hint = self.query_one("#value-hint", Static)
 
-        def saved(_: Any) -> None:
-            self.app.notify(f"{name} saved to Config.toml", timeout=3)
+        def saved(where: Any) -> None:
+            self.app.notify(f"{name} saved to {where if isinstance(where, str) and where else 'Config.toml'}", timeout=3)
             self.close_editor()
 
         def failed(error: str) -> None:
