@@ -281,3 +281,29 @@ async def test_no_secret_in_the_apps_output_panel(tmp_path, echo_server, entry):
     assert ("✓ succeeded" if entry == "echoes" else "✗ failed") in shown
     found = sorted(form for form in leaked_forms() if form in shown)
     assert not found, f"leaked in the app: {found}"
+
+
+def test_a_boolean_secret_is_masked_as_a_value(tmp_path, capsys):
+    project = str(make_project(tmp_path / "b", """
+[integration]
+name = "bool"
+[configurables.flag]
+type = "boolean"
+secret = true
+[configurables.pin]
+type = "int"
+secret = true
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+log = "flag ${config.flag}"
+[[entrypoints.main.steps]]
+return = { flag = "${config.flag}", nested = { flags = ["${config.flag}"], pin = "${config.pin}" } }
+""", "flag = true\npin = 4242\n"))
+    assert main(["run", project]) == 0
+    assert main(["run", project, "--json"]) == 0
+    out = capsys.readouterr().out
+    history = "".join(p.read_text() for p in (Path(project) / ".workbench").rglob("*") if p.is_file())
+    for text in (out, history):
+        assert "true" not in text and "4242" not in text
+        assert '"flag": "••••"' in text or "flag ••••" in text
