@@ -305,7 +305,10 @@ log = "nightly"
         assert url, "".join(lines)
         assert httpx.post(url, content=b"ping", timeout=10).text == "ping"
         proc.send_signal(signal.SIGTERM)
-        out = proc.communicate(timeout=10)[0]
+        # Not communicate(timeout=...): it reads the raw pipe and would lose what readline()
+        # already buffered (the scheduler's line often arrives in the same chunk as the URL's).
+        proc.wait(timeout=10)
+        out = proc.stdout.read()
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -9,7 +9,7 @@ statuses and foreach progress keyed by StepAddress string, as the engine's event
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,8 @@ class RunSession:
     entry: str
     replay: str = ""  # the run id, for a replay of the history
     resume: str = ""  # the id of the run this one continues (`--resume`)
+    plan: bool = False  # a plan (`--plan`): sync steps plan only, no write is sent
+    force: bool = False  # sync steps apply a plan over their maxChanges (`--force`)
     engine: Any = None
     run_id: str = ""
     ended: bool = False  # the worker is done (no second run of this entry before that)
@@ -32,6 +34,8 @@ class RunSession:
     error_address: str = ""
     previous: RunSession | None = None  # the entry's last session, shown again if this one is refused
     prefix: str = ""  # "[entry] " before its lines while several runs share the output
+    sync_steps: frozenset[str] = frozenset()  # in a plan: the sync steps, whose log lines are kept
+    plan_logs: dict[str, list[str]] = field(default_factory=dict)  # "address" or "address[item]" -> lines
 
     @property
     def live(self) -> bool:
@@ -54,6 +58,12 @@ class RunSession:
             address = str(data.get("step", ""))
             self.progress[address] = (int(data.get("done", 0)), int(data.get("total", 0)), int(data.get("failed", 0)))
             return address
+        if kind == "log":
+            if self.sync_steps and data.get("step") in self.sync_steps:  # a sync's plan, as a diff
+                item = data.get("item")
+                key = str(data["step"]) if item is None else f"{data['step']}[{item}]"
+                self.plan_logs.setdefault(key, []).append(str(data.get("message", "")))
+            return None
         if kind == "run.started":
             self.run_id = str(data.get("run", ""))
         elif kind == "run.finished":
@@ -84,12 +94,15 @@ class RunController:
         return [s for s in self.runs.values() if s.live]
 
     # -- starting and ending -----------------------------------------------------------------------
-    def begin(self, entry: str, addresses: list[str], *, resume: str = "") -> RunSession:
-        """A new session for `entry`, its steps pending. Raises AlreadyRunning."""
+    def begin(self, entry: str, addresses: list[str], *, resume: str = "", plan: bool = False, force: bool = False,
+              sync_steps: Iterable[str] = ()) -> RunSession:
+        """A new session for `entry`, its steps pending. Raises AlreadyRunning. In a plan, the log
+        lines of `sync_steps` (their plans) are kept in `plan_logs`."""
         current = self.runs.get(entry)
         if current is not None and current.live:
             raise AlreadyRunning(f"{entry} is already running (esc cancels it)")
-        session = RunSession(entry, resume=resume, previous=current)
+        session = RunSession(entry, resume=resume, plan=plan, force=force, previous=current,
+                             sync_steps=frozenset(sync_steps) if plan else frozenset())
         others = self.live()
         self.runs[entry] = session
         for live in [*others, session] if others else []:
@@ -104,7 +117,8 @@ class RunController:
 
         project = self.project
         store = project.ensure_loaded()
-        engine = Engine(store, env=project.env, memory=project.memory, resume=session.resume or None)
+        engine = Engine(store, env=project.env, memory=project.memory, resume=session.resume or None,
+                        plan=session.plan, force=session.force)
         session.engine = engine
         with project.lock:
             engine.preflight(session.entry)  # missing values are reported before anything runs
@@ -119,9 +133,9 @@ class RunController:
 
     def resumable(self, entry: str) -> str:
         """The id of the entry's last run when a resume could continue it (it failed, was cancelled,
-        or collected failures), else ""."""
+        or collected failures), else "". Never a plan's: a resume would skip the writes the plan did not send."""
         session = self.runs.get(entry)
-        finished = session.finished if session is not None and not session.live else None
+        finished = session.finished if session is not None and not session.live and not session.plan else None
         if not finished or not session.run_id:
             return ""
         if finished.get("status") in ("failed", "cancelled") or finished.get("failedItems"):

@@ -68,6 +68,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         Binding("k,f6", "check", "Check", id="check-project", show=False),
         Binding("r,f5", "run_entry", "Run", id="run-entry"),
         Binding("R", "resume_run", "Resume", id="resume-run", show=False),  # a failed or cancelled run
+        Binding("P", "plan_run", "Plan", id="plan-run", show=False),  # sync steps plan only: the Plan screen
         Binding("escape,ctrl+c", "cancel_run", "Cancel", id="cancel-run", priority=True),  # while a run goes
         Binding("h", "run_history", "History", id="run-history", show=False),
         Binding("e", "toggle_http", "HTTP", id="toggle-http", show=False),
@@ -79,7 +80,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     # What a key must never do from inside a form or a modal: these change the project, start or
     # stop runs, or leave the form (ctrl+q still quits, and asks about unsaved changes).
     FORM_BLOCKED = frozenset({"add_connection", "add_entry", "open_configurations", "check", "run_entry", "resume_run",
-                              "run_history", "toggle_http", "toggle_output", "toggle_problems", "reload",
+                              "plan_run", "run_history", "toggle_http", "toggle_output", "toggle_problems", "reload",
                               "request_quit", "add_step", "delete_item"})
 
     def __init__(self, root: Path | str = ".", *, env: Mapping[str, str] | None = None,

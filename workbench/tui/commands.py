@@ -14,6 +14,7 @@ APP_COMMANDS = (
     ("Open configurations", "open_configurations", "Values of the configurables and where they come from"),
     ("Check project", "check", "Run the diagnostics of `workbench check`"),
     ("Run automation", "run_entry", "Run the selected automation"),
+    ("Plan automation", "plan_run", "Run the selected automation as a plan (no write), then apply it from the plan"),
     ("Cancel run", "cancel_run", "Stop the run that is going"),
     ("Run history", "run_history", "Past runs; open one to replay it in the output"),
     ("Toggle HTTP exchanges", "toggle_http", "Show or hide the HTTP requests in the output"),

@@ -54,10 +54,17 @@ class RunActions:
         return self.run_controller.live()
 
     # -- starting ------------------------------------------------------------------------------
-    def start_run(self, entry: str, *, resume: str = "") -> None:
+    def start_run(self, entry: str, *, resume: str = "", plan: bool = False, force: bool = False) -> None:
+        """Run an entry point; `plan`: sync steps plan only and nothing is written (the Plan screen
+        shows their plans when it ends); `force`: sync steps apply a plan over their maxChanges."""
+        from workbench.project.view import step_kind
+
+        view = self.project_view
+        addresses = [str(a) for a in view.addresses(entry)]
+        sync_steps = [a for a in addresses if step_kind(view.step_at(entry, a)) == "sync"] if plan else []
         try:
-            session = self.run_controller.begin(entry, [str(a) for a in self.project_view.addresses(entry)],
-                                                resume=resume)
+            session = self.run_controller.begin(entry, addresses, resume=resume, plan=plan, force=force,
+                                                sync_steps=sync_steps)
         except AlreadyRunning as error:
             self.notify(str(error), title="Run", severity="warning", timeout=4)
             return
@@ -133,6 +140,8 @@ class RunActions:
                 finished = {"event": "run.finished", "status": "cancelled", "durationMs": 0}
             session.track(finished)
             self._finish(session)
+        elif session.plan and session.finished is not None:
+            self._plan_ended(session)  # its run.finished came first
 
     def on_unmount(self) -> None:
         """Quitting cancels the runs (recorded as cancelled): their threads must not keep the
@@ -257,6 +266,35 @@ class RunActions:
         self.show_run_status(session.entry, fresh=True, session=session)
         if session.error_address and self._shows(session):
             self.call_after_refresh(self.flow.reveal_step, session.error_address)
+        if session.plan and session.ended:
+            self._plan_ended(session)  # its worker's RunEnded came first
+
+    # -- plans -------------------------------------------------------------------------------------
+    @guarded
+    def action_plan_run(self) -> None:
+        """Run the selected automation as a plan (`workbench run --plan`), then show the plans."""
+        entry = self.selected_entry()  # type: ignore[attr-defined]
+        if not entry:
+            self.notify("select an automation to plan", severity="warning")
+            return
+        self.start_run(entry, plan=True)
+
+    def _plan_ended(self, session: RunSession) -> None:
+        """A plan run has ended, events and worker both: the Plan screen, whose `a` / `F` apply."""
+        from workbench.tui.screens.plan_screen import PlanScreen, plan_sections
+
+        status = (session.finished or {}).get("status")
+        if status == "cancelled" or self.runs.get(session.entry) is not session:
+            return
+        if self.form_open():  # type: ignore[attr-defined]  # a form or a dialog is not taken from the person
+            self.notify("its diff is in the output (P plans again)", title=f"{session.entry} planned", timeout=6)
+            return
+        entry = session.entry
+
+        def apply(choice: str | None) -> None:
+            if choice:
+                self.start_run(entry, force=choice == "force")
+        self.push_screen(PlanScreen(entry, plan_sections(session), session.finished), apply)
 
     def _summary(self, session: RunSession) -> Text:
         from workbench.tui.widgets.output_panel import summary_text

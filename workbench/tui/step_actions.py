@@ -94,8 +94,11 @@ class StepActions:
             kind = "call"
         else:
             kind = choice[1]
+        from workbench.tui.field_checks import field_of
+
+        focus = field_of(self.issues.for_step(entry, address), entry, address) if step is not None else None
         screen = StepFormScreen(entry, address, kind, call=choice[1] if kind == "call" else "", op=op, step=step,
-                                configurables=tuple(self.project_view.configurables))
+                                configurables=tuple(self.project_view.configurables), focus_path=focus)
 
         def saved(new_address: str | None) -> None:
             if new_address:

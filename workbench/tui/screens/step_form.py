@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.widgets import Static
 
 from workbench.tui.errors import guarded
+from workbench.tui.field_checks import FieldsEdited, check_later, problems_under
 from workbench.tui.schema import FieldSpec, fields_of
 from workbench.tui.screens.configurable_form import declare_drafts
 from workbench.tui.screens.form_base import FormScreen
@@ -52,8 +53,9 @@ class StepFormScreen(FormScreen):
     DIALOG_CLASSES = "tall"
     def __init__(self, entry: str, address: str, kind: str, *, call: str = "", op: Any = None,
                  step: dict[str, Any] | None = None, configurables: tuple[str, ...] = (),
-                 connection_label: str = "") -> None:
+                 connection_label: str = "", focus_path: tuple | None = None) -> None:
         super().__init__()
+        self.focus_path = focus_path  # the field a diagnostic is about: focused when the form opens
         self.entry, self.address, self.kind = entry, address, kind
         self.call, self.op = call, op
         self.step = dict(step or {})
@@ -91,6 +93,59 @@ class StepFormScreen(FormScreen):
         else:
             yield SchemaFields(KIND_FIELDS[self.kind] + [LABEL], step, configurables=self.configurables,
                                classes="kind-fields")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.focus_path:
+            self.call_after_refresh(self.focus_field, self.focus_path)
+
+    def focus_field(self, path: tuple) -> None:
+        """Focus the field at `path` (relative to the step's table), or the nearest one that holds it."""
+        dotted = ".".join(str(part) for part in path)
+        best, best_len = None, 0
+        for widget in self.query("FieldRow, PayloadEditor"):
+            wpath = widget.path  # type: ignore[attr-defined]
+            if (dotted == wpath or dotted.startswith(wpath + ".")) and len(wpath) > best_len:
+                best, best_len = widget, len(wpath)
+        if best is None:
+            return
+        if isinstance(best, FieldRow):
+            best.control.focus()
+            return
+        rest = dotted[best_len + 1:]
+        rows = [row for row in best.rows() if row.pair[0] and (rest == row.pair[0] or rest.startswith(row.pair[0] + "."))]
+        target = rows[0].query(".payload-value").first() if rows and best.mode == "fields" else None
+        (target or best.query("Input, TextArea").first()).focus()
+
+    # -- the Validator's verdict, as you type ---------------------------------------------------
+    def on_fields_edited(self, event: FieldsEdited) -> None:
+        event.stop()
+        self.check_fields()
+
+    def check_fields(self) -> None:
+        draft = self.draft()
+        entry, address = self.entry, self.address
+        check_later(self, lambda v: v.step(entry, address, draft), self.show_problems)
+
+    def show_problems(self, problems: list) -> None:
+        top = self.query(SchemaFields)
+        if top:
+            top.first().show_problems(problems)  # its rows and editors, nested ones too
+        for row in self.query(FieldRow):
+            if row.path in ("result", "label"):
+                row.set_problems(problems_under(problems, (row.path,)))
+
+    def draft(self) -> dict[str, Any]:
+        """The step as being edited, unparsed values as they are typed (for the Validator)."""
+        if self.kind != "call":
+            fields = self.query_one(SchemaFields).to_model(strict=False)
+            return {self.kind: fields.pop(self.kind, None) or "", **fields}
+        step: dict[str, Any] = {"call": self.call}
+        params = self.query(SchemaFields)
+        args = params.first().to_model(strict=False) if params else dict(self.step.get("args") or {})
+        if args:
+            step["args"] = args
+        return step
 
     def to_model(self) -> dict[str, Any]:
         """The step as written to workbench.toml (its kind key first)."""

@@ -54,6 +54,7 @@ class ConfigPane(Vertical):
         self.resolved: Any = None
         self.editing: str | None = None
         self.saves_to = "Config.toml"  # where the value being edited is saved
+        self.problems: list = []  # the Validator's verdict on the value being typed
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Configurations[/b]  [dim]enter: edit the value[/dim]", id="config-title")
@@ -163,17 +164,27 @@ class ConfigPane(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id != "value-input" or not self.editing or self.resolved is None:
             return
-        from workbench.project.config import CoercionError, coerce
+        from workbench.tui.field_checks import check_later, short
 
         rv = self.resolved.values.get(self.editing)
-        hint = self.query_one("#value-hint", Static)
-        if rv is None or not event.value:
+        if rv is None:
             return
-        try:
-            coerce(rv.decl.type, event.value, from_text=True, secret=rv.decl.secret)
-            hint.update(Text(f"✓ a valid {rv.decl.type} · enter saves to {self.saves_to}", style="green"))
-        except CoercionError as exc:
-            hint.update(Text(f"✗ {exc}", style="red"))
+        name, text, kind = self.editing, event.value, rv.decl.type
+
+        def show(problems: list) -> None:
+            if self.editing != name or self.query_one("#value-input", Input).value != text:
+                return  # a newer value is being checked
+            hint = self.query_one("#value-hint", Static)
+            self.problems = problems
+            if problems:
+                first = Text("✗ " + short(problems[0].message), style="red")
+                if len(problems) > 1:
+                    first.append(f"  (+{len(problems) - 1} more)", style="dim")
+                hint.update(first)
+            else:
+                hint.update(Text(f"✓ a valid {kind} · enter saves to {self.saves_to}", style="green"))
+
+        check_later(self, lambda v: v.configurable(name, text, from_text=True), show)
 
     @guarded
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -182,6 +193,10 @@ class ConfigPane(Vertical):
         event.stop()
         name, text = self.editing, event.value
         hint = self.query_one("#value-hint", Static)
+        missing = [p for p in self.problems if p.code == "missing-value"]
+        if missing and not text:
+            hint.update(Text(f"✗ {missing[0].message}: not saved", style="red"))
+            return
 
         def saved(where: Any) -> None:
             self.app.notify(f"{name} saved to {where if isinstance(where, str) and where else 'Config.toml'}", timeout=3)

@@ -15,6 +15,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Static
 
 from workbench.tui.errors import guarded
+from workbench.tui.field_checks import FieldsEdited, check_later
 from workbench.tui.schema import FieldSpec, fields_of
 from workbench.tui.widgets.schema_form import FieldRow, FormError, SchemaFields
 
@@ -70,6 +71,20 @@ class ConnectionForm(VerticalScroll):
 
     def on_mount(self) -> None:
         self.initial = self.snapshot()
+        self.check_fields()
+
+    # -- the Validator's verdict, as you type ---------------------------------------------------
+    def on_fields_edited(self, event: FieldsEdited) -> None:
+        event.stop()
+        self.check_fields()
+
+    def check_fields(self) -> None:
+        try:
+            fields = self.fields.to_model(strict=False)
+        except Exception:  # noqa: BLE001 - not composed yet
+            return
+        name, connector = self.original or self.name_row.text.strip(), self.spec.id
+        check_later(self, lambda v: v.connection(name, fields, connector=connector), self.fields.show_problems)
 
     # -- model ----------------------------------------------------------------------------------
     @property
@@ -108,14 +123,33 @@ class ConnectionForm(VerticalScroll):
         return self.initial is not None and (self.snapshot() != self.initial or bool(self.drafts))
 
     def focus_first(self) -> None:
-        """Runs after a refresh: by then the form may have been discarded or not composed yet."""
+        """Runs after a refresh: by then the form may have been discarded or not composed yet.
+        The field the connection's first diagnostic is about, if any; else the name."""
         from textual.css.query import NoMatches
 
         try:
-            self.name_row.control.focus(scroll_visible=False)
+            row = self.problem_row()
+            (row or self.name_row).control.focus(scroll_visible=row is not None)
         except NoMatches:
             return
-        self.scroll_home(animate=False)
+        if row is None:
+            self.scroll_home(animate=False)
+
+    def problem_row(self) -> FieldRow | None:
+        from workbench.project.address import split_key_path
+
+        issues = getattr(self.app, "issues", None)
+        if self.original is None or issues is None:
+            return None
+        base = ("connections", self.original)
+        for diag in issues.for_item("connections", self.original):
+            try:
+                path = split_key_path(diag.key)
+            except Exception:  # noqa: BLE001 - a key this cannot read
+                continue
+            if tuple(path[:2]) == base and (row := self.fields.row(".".join(str(p) for p in path[2:]))):
+                return row
+        return None
 
     # -- actions --------------------------------------------------------------------------------
     @guarded

@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static, TextArea
 
+from workbench.tui.field_checks import FieldsEdited, short
 from workbench.tui.messages import ConfigurableRequested
 from workbench.tui.schema import FieldSpec, flatten, parse_value, toml_document, unflatten, value_text
 from workbench.tui.widgets.schema_form import _label
@@ -51,6 +52,7 @@ class PayloadRow(Horizontal):
     """`key = value`; a dotted key nests (name.givenName)."""
 
     BINDINGS = [Binding("ctrl+g", "new_configurable", "New configurable", id="new-configurable")]
+    DEFAULT_CSS = ".payload-row-problem > .payload-key { color: $error; text-style: bold; }"
 
     def __init__(self, key: str = "", value: str = "", configurables: tuple[str, ...] = ()) -> None:
         super().__init__(classes="payload-row")
@@ -99,6 +101,7 @@ class PayloadEditor(Vertical):
         self.initial = value if isinstance(value, dict) else {}
         self.configurables = configurables
         self.mode = "fields"
+        self.problems: list | None = None  # the Validator's verdict; None until it has come
 
     def compose(self) -> ComposeResult:
         yield Static(_label(self.spec), classes="field-label")
@@ -201,7 +204,18 @@ class PayloadEditor(Vertical):
         if not rows or rows[-1].pair[0].strip():
             self.query_one(".payload-rows", Vertical).mount(PayloadRow(configurables=self.configurables))
 
+    def set_problems(self, problems: list) -> None:
+        """The Validator's verdict on the value (paths relative to the step's table)."""
+        self.problems = problems
+        self._show_status()
+
     def _validate(self) -> None:
+        self.problems = None  # a new value: the verdict is to come
+        self._show_status()
+        self.post_message(FieldsEdited())
+
+    def _show_status(self) -> None:
+        """A syntax error first; then the Validator's problems; ✓ only when it found none."""
         status = self.query_one(".payload-status", Static)
         try:
             value = self.value()
@@ -209,7 +223,33 @@ class PayloadEditor(Vertical):
             status.update(Text("✗ " + str(exc), style="red"))
             return
         what = {"fields": "fields", "toml": "TOML", "json": "JSON"}[self.mode]
-        status.update(Text(f"✓ valid {what} · {len(value)} key{'s' if len(value) != 1 else ''}", style="green"))
+        keys = f"{len(value)} key{'s' if len(value) != 1 else ''}"
+        if self.problems:
+            prefix = len(self.path.split("."))
+            warning = all(p.severity == "warning" for p in self.problems)
+            text = Text(("⚠ " if warning else "✗ ") + short(self.problems[0].message),
+                        style="yellow" if warning else "red")
+            if len(self.problems) > 1:
+                text.append(f"  (+{len(self.problems) - 1} more)", style="dim")
+            status.update(text)
+            self._mark_rows(prefix)
+        elif self.problems is None:
+            status.update(Text(f"{what} · {keys} · checking…", style="dim"))  # the verdict is to come
+            self._mark_rows(0)
+        else:
+            status.update(Text(f"✓ valid {what} · {keys}", style="green"))
+            self._mark_rows(0)
+
+    def _mark_rows(self, prefix: int) -> None:
+        """In Fields mode, a row whose key has a problem is marked (its key in red, the words as its tooltip)."""
+        found = [(".".join(str(part) for part in p.path[prefix:]), short(p.message))
+                 for p in self.problems or ()] if prefix else []
+        for row in self.rows():
+            key = row.pair[0].strip()
+            words = next((w for b, w in found if key and (b == key or b.startswith(key + ".")
+                                                          or key.startswith(b + "."))), None)
+            row.set_class(words is not None, "payload-row-problem")
+            row.tooltip = words
 
     def on_mount(self) -> None:
         self._validate()

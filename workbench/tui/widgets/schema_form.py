@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import Button, Input, Select, Static
 
+from workbench.tui.field_checks import FieldsEdited, problems_under, split_path, verdict_text
 from workbench.tui.messages import ConfigurableRequested
 from workbench.tui.schema import FieldSpec, bound_configurable, is_expression, parse_text, placeholder, to_text
 
@@ -50,6 +51,7 @@ class FieldRow(Vertical):
         self.configurables = configurables
         self.bindable = bindable and spec.kind != "choice"
         self.prefix = prefix  # suggests configurable names: prefix + Key
+        self.problems: list = []  # the Validator's verdict on this field (FieldProblem)
 
     def compose(self) -> ComposeResult:
         yield Static(_label(self.spec, self.title), classes="field-label")
@@ -115,6 +117,17 @@ class FieldRow(Vertical):
         if self.spec.secret:
             event.input.password = bool(event.value) and not is_expression(event.value)
         self._update_hint()
+        self.post_message(FieldsEdited())
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.has_class("field-input"):
+            self.post_message(FieldsEdited())
+
+    def set_problems(self, problems: list) -> None:
+        """Show the Validator's verdict on this field (kept behind a syntax error)."""
+        if problems != self.problems:
+            self.problems = problems
+            self._update_hint()
 
     def _update_hint(self, error: str | None = None) -> None:
         hint = self.query_one(".field-hint", Static)
@@ -124,6 +137,8 @@ class FieldRow(Vertical):
                 parse_text(self.spec, self.text)
             except ValueError as exc:
                 error = str(exc)
+        if error is None and self.problems:
+            error = verdict_text(self.problems)
         if error:
             hint.update(Text("✗ " + error, style="red"))
         elif name:
@@ -293,6 +308,13 @@ class SchemaFields(Vertical):
 
     def rows(self) -> list[FieldRow]:
         return list(self.query(FieldRow))
+
+    def show_problems(self, problems: list) -> None:
+        """Give each field (and each payload editor) the problems at its path."""
+        for row in self.rows():
+            row.set_problems(problems_under(problems, split_path(row.path)))
+        for editor in self.query(".payload-editor"):
+            editor.set_problems(problems_under(problems, split_path(editor.path)))  # type: ignore[attr-defined]
 
     def row(self, path: str) -> FieldRow | None:
         return next((r for r in self.rows() if r.path == path), None)

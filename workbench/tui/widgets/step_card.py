@@ -151,7 +151,8 @@ class StepCard(FlowNode):
             lines.append(_line(("not a step: needs one of call, set, log, if, foreach, return, fail", "red")))
         for diag in self.issues[:2]:
             style = "red" if diag.severity == "error" else "yellow"
-            lines.append(_line((MARKS[diag.severity] + " " + diag.message, style)))
+            first = (diag.message.splitlines() or [""])[0]  # the rest is the Problems list's
+            lines.append(_line((MARKS[diag.severity] + " " + first, style)))
         if self.progress is not None:
             lines.append(progress_line(*self.progress))
         if self.run_error:
