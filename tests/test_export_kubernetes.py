@@ -204,3 +204,24 @@ def test_starting_deadline_is_the_shortest_gap_and_bad_schedules_are_named(tmp_p
     code, _, stderr = export(capsys, project, tmp_path / "out")
     assert code == 2 and f"{project / 'workbench.toml'}:" in stderr and "entrypoints.provisionUser" in stderr
     assert "Traceback" not in stderr and not (tmp_path / "out").exists()
+
+
+def test_service_entry_points_get_a_deployment_and_a_service(tmp_path, capsys):
+    project = copy_sample("hr-webhook", tmp_path)
+    write_config(project, hookToken="hook-" + SECRET)
+    code, stdout, _ = export(capsys, project, tmp_path / "out")
+    assert code == 0, stdout
+    docs = manifests(tmp_path / "out")
+    for doc in docs.values():
+        kubernetes_validate.validate(doc, K8S_VERSION, strict=True)
+    assert not [d for d in docs.values() if d["kind"] == "CronJob"]  # the sample has only a service
+    [deployment] = [d for d in docs.values() if d["kind"] == "Deployment"]
+    [service] = [d for d in docs.values() if d["kind"] == "Service"]
+    pod = deployment["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["command"][:3] == ["workbench", "serve", "/project"] and "--allow-remote" in container["command"]
+    assert pod["securityContext"]["runAsNonRoot"] is True and pod["restartPolicy"] == "Always"
+    assert deployment["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
+    assert service["spec"]["ports"][0]["targetPort"] == "http" == container["ports"][0]["name"]
+    assert {"name": "WB_VAR_HOOKTOKEN_FILE", "value": f"{SECRETS_MOUNT}/hookToken"} in container["env"]
+    assert SECRET not in all_text(tmp_path / "out") and "deployment-serve.yaml" in stdout

@@ -48,10 +48,11 @@ def _run(args) -> int:
         print(f"wrote {path}")
     print(f"wrote {out / 'Containerfile'} (with {len(result.copied)} project file(s); never Config.toml, "
           "secrets or .workbench/)")
-    if not result.cronjobs:
-        print("note: the project has no automation: there is nothing to run")
-    for name in result.skipped:
-        print(f"note: {name} is a service entry point: not exported (automations only for now; see docs/deploy.md)")
+    if not result.cronjobs and not result.services:
+        print("note: the project has no automation and no service: there is nothing to run")
+    if result.services:
+        print(f"note: {', '.join(result.services)} served by deployment-serve.yaml; service.yaml reaches them "
+              "on port 80 in the cluster")
     for name in result.suspended:
         print(f"note: {name} has no schedule: its CronJob is suspended; run it with "
               f"kubectl create job --from=cronjob/{result.cronjobs[name]} {result.cronjobs[name]}-1")

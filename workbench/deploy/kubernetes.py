@@ -6,7 +6,8 @@
 - a ConfigMap with the non-secret values, as `WB_VAR_<NAME>` variables;
 - a Secret with the secret ones, mounted as files named by `WB_VAR_<NAME>_FILE`; its values are
   `REPLACE_ME` unless `include_secrets`.
-Service entry points (a Deployment and a Service) wait for the service entry point kind.
+- a Deployment and a Service for a project with service entry points: `workbench serve` on
+  `SERVE_PORT` in the pod, the Service's port 80 in the cluster.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ SECRETS_MOUNT = "/run/secrets/workbench"
 MARKER = ".workbench-export"  # an export folder says so: only such a folder is written over
 SUSPENDED_SCHEDULE = "0 0 1 1 *"  # never used: the CronJob is suspended (`kubectl create job --from`)
 RESOURCES = {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}}
+SERVE_PORT = 8290
 
 
 class ExportError(Exception):
@@ -40,7 +42,7 @@ class ExportResult:
     manifests: list[Path] = field(default_factory=list)
     cronjobs: dict[str, str] = field(default_factory=dict)  # entry point -> CronJob name
     suspended: list[str] = field(default_factory=list)  # automations without a schedule
-    skipped: list[str] = field(default_factory=list)  # service entry points: not exported yet
+    services: list[str] = field(default_factory=list)  # service entry points, served by the Deployment
     missing: list[str] = field(default_factory=list)  # required configurables with no value here
     placeholders: list[str] = field(default_factory=list)  # secrets left as REPLACE_ME
     copied: list[Path] = field(default_factory=list)  # project files in the image
@@ -124,8 +126,8 @@ def export_kubernetes(store, out: Path, *, image: str | None = None, namespace: 
         docs["secret.yaml"] = ({"apiVersion": "v1", "kind": "Secret", "metadata": meta(names["secret"]),
                                 "type": "Opaque", "stringData": secret_data}, note)
     for entry_name, entry in store.project.entrypoints.items():
-        if entry.kind != "automation":
-            result.skipped.append(entry_name)
+        if entry.kind == "service":
+            result.services.append(entry_name)
             continue
         job = k8s_name(app, entry_name)
         result.cronjobs[entry_name] = job
@@ -140,6 +142,23 @@ def export_kubernetes(store, out: Path, *, image: str | None = None, namespace: 
         docs[f"cronjob-{k8s_name(entry_name)}.yaml"] = ({"apiVersion": "batch/v1", "kind": "CronJob",
                                                         "metadata": meta(job, {"workbench/entry": entry_name}),
                                                         "spec": spec}, "")
+    if result.services:
+        serve = k8s_name(app, "serve")
+        serve_labels = {**labels, "workbench/role": "serve"}
+        # --allow-remote: the pod listens on all its addresses; the Service is what reaches it.
+        command = ["workbench", "serve", PROJECT_MOUNT, "--host", "0.0.0.0", "--allow-remote",
+                   "--port", str(SERVE_PORT), "--json"]
+        pod = _pod(command, result.image, names, sorted(secret_data), restart="Always")
+        pod["containers"][0]["ports"] = [{"name": "http", "containerPort": SERVE_PORT}]
+        pod["containers"][0]["readinessProbe"] = {"tcpSocket": {"port": "http"}, "periodSeconds": 5}
+        docs["deployment-serve.yaml"] = ({"apiVersion": "apps/v1", "kind": "Deployment",
+                                          "metadata": meta(serve, {"workbench/role": "serve"}),
+                                          "spec": {"replicas": 1, "selector": {"matchLabels": serve_labels},
+                                                   "template": {"metadata": {"labels": serve_labels},
+                                                                "spec": pod}}}, "")
+        docs["service.yaml"] = ({"apiVersion": "v1", "kind": "Service", "metadata": meta(app),
+                                 "spec": {"selector": serve_labels,
+                                          "ports": [{"name": "http", "port": 80, "targetPort": "http"}]}}, "")
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.yaml"):  # an entry point removed since the last export
         if old.name not in docs:
@@ -154,14 +173,13 @@ def export_kubernetes(store, out: Path, *, image: str | None = None, namespace: 
     return result
 
 
-def _cronjob(entry_name: str, entry, image: str, names: dict, secrets: list[str], labels: dict) -> dict:
-    scheduled = entry.schedule is not None
+def _pod(command: list[str], image: str, names: dict, secrets: list[str], *, restart: str) -> dict:
+    """The pod of a job or of the server: non-root, values from the ConfigMap, secrets as files."""
     container: dict[str, Any] = {
         "name": "workbench",
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        # --json: the events go to the cluster's logs; the exit code is the Job's status.
-        "command": ["workbench", "run", PROJECT_MOUNT, "--entry", entry_name, "--json"],
+        "command": command,
         "envFrom": [{"configMapRef": {"name": names["config"]}}],
         "resources": RESOURCES,
         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}},
@@ -173,14 +191,21 @@ def _cronjob(entry_name: str, entry, image: str, names: dict, secrets: list[str]
         container["volumeMounts"].append({"name": "secrets", "mountPath": SECRETS_MOUNT, "readOnly": True})
         # 0440 and fsGroup: readable by the job's user only, not the world.
         volumes.append({"name": "secrets", "secret": {"secretName": names["secret"], "defaultMode": 0o440}})
-    pod = {
-        "restartPolicy": "Never",
+    return {
+        "restartPolicy": restart,
         "automountServiceAccountToken": False,
         "securityContext": {"runAsNonRoot": True, "runAsUser": UID, "runAsGroup": UID, "fsGroup": UID,
                             "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [container],
         "volumes": volumes,
     }
+
+
+def _cronjob(entry_name: str, entry, image: str, names: dict, secrets: list[str], labels: dict) -> dict:
+    scheduled = entry.schedule is not None
+    # --json: the events go to the cluster's logs; the exit code is the Job's status.
+    pod = _pod(["workbench", "run", PROJECT_MOUNT, "--entry", entry_name, "--json"], image, names, secrets,
+               restart="Never")
     return {
         "schedule": entry.schedule if scheduled else SUSPENDED_SCHEDULE,
         "timeZone": entry.timezone,
