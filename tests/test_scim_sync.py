@@ -232,3 +232,28 @@ async def test_a_server_that_cannot_filter_on_the_scope_says_so():
         await connection.aclose()
         server.stop()
     assert server.counts[("GET", "/Users")] == 1
+
+
+async def test_a_server_whose_delete_only_deactivates_says_so():
+    from tests.hostile_server import HostileServer, respond
+
+    server = HostileServer().start()
+    users = [{"id": "g1", "userName": "gone@example.com", "externalId": "E1", "active": True}]
+    server.route("GET", "/ServiceProviderConfig")(lambda request, conn: respond(conn, 200, {"patch": {"supported": True}}))
+    server.route("GET", "/Users")(lambda request, conn: respond(conn, 200, {"totalResults": 1, "Resources": users}))
+
+    def delete(request, conn) -> None:
+        users[0]["active"] = False  # "deleted": only deactivated
+        respond(conn, 204)
+
+    server.route("DELETE", "/Users/g1")(delete)
+    server.route("GET", "/Users/g1")(lambda request, conn: respond(conn, 200, users[0]))
+    connection = ScimConnection(SPEC, SPEC.connection.model_validate({"serviceUrl": server.url}))
+    try:
+        report = await connection.syncUsers({"desired": [], "scope": "externalId pr", "matchOn": "externalId",
+                                             "deprovision": "delete"})
+    finally:
+        await connection.aclose()
+        server.stop()
+    [failed] = report["failed"]
+    assert failed["key"] == "E1" and "does not delete on DELETE" in failed["error"] and "deactivate" in failed["error"]

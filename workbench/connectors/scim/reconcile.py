@@ -141,6 +141,21 @@ class Reconciler:
         return make_plan(kind_name, desired, listing["Resources"], match_on=params.matchOn or kind.key,
                          deprovision=params.deprovision, clear_missing=params.clearMissing)
 
+    async def delete(self, kind: _Kind, rid: str) -> None:
+        """DELETE, then make sure it is gone: some servers only deactivate on DELETE, and a sync
+        that believed them would send the same DELETE on every run."""
+        await self.conn._delete(kind.name, {"id": rid})
+        try:
+            still = await self.conn._call("GET", f"{kind.endpoint}/{quote(str(rid), safe='')}")
+        except ScimError as exc:
+            if exc.status == 404:
+                return
+            raise
+        if isinstance(still, dict):
+            raise ScimError(f"the server answered the DELETE but kept the {kind.name.lower()}"
+                            f"{' (now inactive)' if still.get('active') is False else ''}: it does not delete "
+                            "on DELETE; use deprovision = \"deactivate\"", status=409)
+
     async def apply(self, kind: _Kind, plan: Plan, params: SyncParams) -> list[dict[str, Any]]:
         """Apply the plan's changes, `concurrency` at a time; failures are collected, not fatal."""
         gate = asyncio.Semaphore(params.concurrency)
@@ -162,7 +177,7 @@ class Reconciler:
                     elif change.action == UPDATE:
                         await self.update(kind, change.desired, change.current, params.clearMissing, fetch=False)
                     elif params.deprovision == "delete":
-                        await self.conn._delete(kind.name, {"id": change.current["id"]})
+                        await self.delete(kind, change.current["id"])
                     else:
                         await self.update(kind, {"active": False}, change.current, False, fetch=False)
                 except ConnectorError as exc:
