@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from workbench.tui.app import WorkbenchApp
 from tests.tui_helpers import keys, settle, type_text
+from workbench.tui.app import WorkbenchApp
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 

@@ -89,10 +89,7 @@ def field_of(diagnostics: list, entry: str, address: str) -> tuple | None:
 
     base = ("entrypoints", entry, *StepAddress.parse(address).key_path)
     for diag in diagnostics:
-        try:
-            path = split_key_path(diag.key)
-        except Exception:  # noqa: BLE001 - a key this cannot read: no field to go to
-            continue
+        path = split_key_path(diag.key)
         if tuple(path[: len(base)]) == base and len(path) > len(base):
             return tuple(path[len(base):])
     return None

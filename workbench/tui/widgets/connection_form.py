@@ -143,10 +143,7 @@ class ConnectionForm(VerticalScroll):
             return None
         base = ("connections", self.original)
         for diag in issues.for_item("connections", self.original):
-            try:
-                path = split_key_path(diag.key)
-            except Exception:  # noqa: BLE001 - a key this cannot read
-                continue
+            path = split_key_path(diag.key)
             if tuple(path[:2]) == base and (row := self.fields.row(".".join(str(p) for p in path[2:]))):
                 return row
         return None
