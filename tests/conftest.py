@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.helpers import copy_sample
 from workbench.sandbox import Sandbox
 
 # -- sandbox: a real OAuth2 token endpoint + SCIM 2.0 server on 127.0.0.1 ------------------------
@@ -40,3 +41,12 @@ def make_sandbox() -> Iterator[Callable[..., Sandbox]]:
 def short_sandbox(make_sandbox) -> Sandbox:
     """A fresh sandbox whose tokens live 2 seconds (for expiry and refresh tests)."""
     return make_sandbox(token_lifetime=2)
+
+
+# -- the reference sample, copied ---------------------------------------------------------------
+
+
+@pytest.fixture
+def sample(tmp_path):
+    """A copy of projects/scim-provisioning (without any run history) to edit and run freely."""
+    return copy_sample("scim-provisioning", tmp_path)

@@ -18,6 +18,25 @@ from workbench.runtime import Engine
 from workbench.runtime import events as ev
 
 
+# Fails until `ok` is set: a resume restores `greeting` (step 0) and runs step 1 again.
+FIXABLE = """
+[integration]
+name = "changed"
+[configurables.ok]
+type = "boolean"
+default = false
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "greeting"
+value = "hello"
+[[entrypoints.main.steps]]
+if = "config.ok"
+then = [{ return = "${greeting}" }]
+else = [{ fail = "not yet" }]
+"""
+
+
 def bulk_project(tmp_path, names: list[str], *, collect: bool, concurrency: int = 4):
     return make_project(tmp_path / "p", f"""
 [integration]
@@ -90,7 +109,6 @@ def test_a_cancelled_run_resumes_with_each_remaining_item_once(tmp_path, make_sa
 
     result = asyncio.run(engine.run("main", sink))
     assert result.status == "cancelled" and sb.writes in (20, 21)
-    writes = sb.writes
     resumed = Engine(ProjectStore.open(project), overrides=overrides, resume=result.run_id)
     again = asyncio.run(resumed.run("main"))
     assert again.status == "succeeded", again.error
@@ -101,22 +119,7 @@ def test_a_cancelled_run_resumes_with_each_remaining_item_once(tmp_path, make_sa
 
 
 def test_resume_refuses_when_a_finished_step_changed(tmp_path, capsys):
-    project = make_project(tmp_path / "p", """
-[integration]
-name = "changed"
-[configurables.ok]
-type = "boolean"
-default = false
-[entrypoints.main]
-kind = "automation"
-[[entrypoints.main.steps]]
-set = "greeting"
-value = "hello"
-[[entrypoints.main.steps]]
-if = "config.ok"
-then = [{ return = "${greeting}" }]
-else = [{ fail = "not yet" }]
-""")
+    project = make_project(tmp_path / "p", FIXABLE)
     code, events = run_json(capsys, project)
     assert code == 1
     run_id = events[0]["run"]
@@ -137,22 +140,7 @@ async def test_the_app_offers_resume_after_a_failed_run(tmp_path):
     from workbench.runtime.history import list_runs
     from workbench.tui.app import WorkbenchApp
 
-    project = make_project(tmp_path / "p", """
-[integration]
-name = "again"
-[configurables.ok]
-type = "boolean"
-default = false
-[entrypoints.main]
-kind = "automation"
-[[entrypoints.main.steps]]
-set = "greeting"
-value = "hello"
-[[entrypoints.main.steps]]
-if = "config.ok"
-then = [{ return = "${greeting}" }]
-else = [{ fail = "not yet" }]
-""")
+    project = make_project(tmp_path / "p", FIXABLE)
     env = {}
     app = WorkbenchApp(project, env=env)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -26,13 +25,6 @@ log = "hello"
 if = "${true}"
 then = [{ log = "inner" }]
 """
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".workbench"))
-    return root
 
 
 @pytest.fixture

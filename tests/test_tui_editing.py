@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 import tomllib
 from pathlib import Path
 
-import pytest
 
 from workbench.tui.app import WorkbenchApp
 from tests.tui_helpers import keys, settle, type_text
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root)
-    return root
 
 
 def steps_of(root: Path, entry: str = "provisionUser", part: str = "steps") -> list[dict]:

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
-import pytest
 
 from tests.tui_helpers import keys, settle, type_text
 from workbench.tui.app import WorkbenchApp
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root)
-    return root
 
 
 def text_of(widget) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import shutil
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,13 +21,6 @@ from workbench.tui.run_feed import RunFeed, RunFormat
 from tests.tui_helpers import keys, settle, wait_for_runs
 
 SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
-
-
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".workbench"))
-    return root
 
 
 def unique_user() -> str:

@@ -18,13 +18,6 @@ SIZE = (80, 24)
 
 
 @pytest.fixture
-def sample(tmp_path) -> Path:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root)
-    return root
-
-
-@pytest.fixture
 def empty(tmp_path) -> Path:
     root = tmp_path / "provisioning"
     scaffold(root, name="provisioning")

@@ -44,6 +44,7 @@ class DeepVerdicts:
         self.entries: dict[str, Any] = {}
         self.stamps: dict[str, str] = {}
         self.added = False
+        self.checked: set[str] = set()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             self.entries = data.get("entries", {}) if isinstance(data, dict) else {}
@@ -53,7 +54,11 @@ class DeepVerdicts:
 
     def key(self, check: Any, operation: str, text: str) -> str | None:
         name = f"{check.__module__}:{check.__qualname__}"
-        stamp = _stamp(check)
+        if name not in self.checked:  # stat the folders once per check and process, not per payload
+            self.checked.add(name)
+            stamp = _stamp(check)
+        else:
+            stamp = self.stamps.get(name)
         if self.stamps.get(name) != stamp:  # installed packages or the check changed: forget its verdicts
             self.entries = {k: v for k, v in self.entries.items() if not k.startswith(name + "|")}
             self.stamps[name] = stamp

@@ -40,6 +40,7 @@ import email.utils
 import json
 import logging
 import time
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -499,8 +500,6 @@ def _created_before(resource: dict[str, Any], response: httpx.Response, sent_at:
     if sent_at is None or not isinstance(created, str) or not date:
         return False  # nothing to judge by: take it as ours, as before
     try:
-        from datetime import datetime
-
         created_at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
         server_now = email.utils.parsedate_to_datetime(date).timestamp()
     except (TypeError, ValueError):
