@@ -186,10 +186,14 @@ class ScimConnection(HttpxConnection):
     def _error(self, response: httpx.Response) -> ScimError:
         return scim_error(response, self.excerpt)
 
-    def _json(self, response: httpx.Response) -> Any:
-        """The JSON body of a 2xx answer (None when empty); ScimError otherwise."""
+    def _check(self, response: httpx.Response) -> None:
+        """ScimError unless a 2xx answer."""
         if response.status_code >= 300:
             raise self._error(response)
+
+    def _json(self, response: httpx.Response) -> Any:
+        """The JSON body of a 2xx answer (None when empty); ScimError otherwise."""
+        self._check(response)
         content = response.content
         if not content.strip():
             return None

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # How servers answer a create of a resource that exists: 409 as RFC 7644 says, and 400 or 500 on
 # some. After any of them, a lookup decides: found means another writer was first (update it).
 DUPLICATE_STATUSES = frozenset({400, 409, 500})
+DEACTIVATE = [{"op": "replace", "path": "active", "value": False}]
 
 
 class Reconciler:
@@ -65,11 +66,18 @@ class Reconciler:
 
     async def update(self, kind: _Kind, body: dict[str, Any], current: dict[str, Any],
                      clear_missing: bool, *, fetch: bool = True) -> dict[str, Any]:
-        """A minimal PATCH (a PUT without PATCH support). After a 204 the resource is read back
-        when `fetch` (an ensure returns it; a sync's report does not need it)."""
+        """A minimal PATCH (a PUT without PATCH support); nothing when `body` matches `current`."""
         ops, changed = diff(body, current, clear_missing=clear_missing)
         if not ops:
             return {"status": "unchanged", "changed": [], "resource": current}
+        return {"status": "updated", "changed": changed,
+                "resource": await self.send_update(kind, ops, body, current, clear_missing, fetch=fetch)}
+
+    async def send_update(self, kind: _Kind, ops: list[dict[str, Any]], body: dict[str, Any],
+                          current: dict[str, Any], clear_missing: bool, *, fetch: bool) -> dict[str, Any]:
+        """Send `ops` (the diff of `body` against `current`) as a PATCH, or the merged resource as
+        a PUT to a server without PATCH. Returns the resource; without `fetch` (a sync's report
+        needs none) the answer of a PATCH is only checked, not parsed or read back."""
         rid = quote(str(current.get("id", "")), safe="")
         path = f"{kind.endpoint}/{rid}"
         if await self._patch_supported():
@@ -79,15 +87,15 @@ class Reconciler:
             # replace and remove apply once however often they are sent; an add may not.
             safe = all(op["op"] in ("replace", "remove") for op in ops)
             response, _ = await self.conn._request("PATCH", path, body=patch, safe=safe)
+            if not fetch:
+                self.conn._check(response)
+                return {"id": current.get("id")}
             resource = self.conn._json(response)
-            if resource is None:
-                resource = await self.conn._call("GET", path) if fetch else {"id": current.get("id")}
-        else:
-            full = prepare_resource(kind.name, merged(body, current, clear_missing=clear_missing),
-                                    "RESOURCE_REPLACEMENT_REQUEST")
-            version = (current.get("meta") or {}).get("version")
-            resource = await self.conn._call("PUT", path, body=full, headers={"If-Match": version} if version else None)
-        return {"status": "updated", "changed": changed, "resource": resource}
+            return resource if resource is not None else await self.conn._call("GET", path)
+        full = prepare_resource(kind.name, merged(body, current, clear_missing=clear_missing),
+                                "RESOURCE_REPLACEMENT_REQUEST")
+        version = (current.get("meta") or {}).get("version")
+        return await self.conn._call("PUT", path, body=full, headers={"If-Match": version} if version else None)
 
     async def _service_config(self) -> dict[str, Any]:
         """The ServiceProviderConfig, asked once per connection; {} when the server does not
@@ -179,12 +187,13 @@ class Reconciler:
                         if current is None:
                             raise
                         await self.update(kind, change.desired, current, params.clearMissing, fetch=False)
-                elif change.action == UPDATE:
-                    await self.update(kind, change.desired, change.current, params.clearMissing, fetch=False)
+                elif change.action == UPDATE:  # the plan's operations: no second diff
+                    await self.send_update(kind, change.ops, change.desired, change.current, params.clearMissing,
+                                           fetch=False)
                 elif params.deprovision == "delete":
                     await self.delete(kind, change.current["id"])
                 else:
-                    await self.update(kind, {"active": False}, change.current, False, fetch=False)
+                    await self.send_update(kind, DEACTIVATE, {"active": False}, change.current, False, fetch=False)
             except ConnectorError as exc:
                 failed.append({"key": change.key, "action": change.action, "error": exc.message})
 
