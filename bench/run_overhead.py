@@ -10,8 +10,14 @@
 (c) As (a) with 10,000 rows and the foreach's `errors = "collect"`, 1% of the rows existing
     already (their creates fail with 409 and are collected); the plain loop ignores the same 409s.
     Target ≤ 1.10. (Keeping the resume state is part of every engine pass.)
+(d) Whole processes, as cron starts them: `workbench run` of bulk-onboarding (stdout to a file,
+    no TTY) against a plain async httpx script doing the same POSTs at concurrency 8, at 1,000
+    and 10,000 rows, alternating. Prints wall, CPU (user + system), peak RSS, the run history's
+    bytes per item and the stdout bytes. Targets: wall ≤ 1.10×; CPU per created user ≤ 1.15×;
+    ≤ 150 history bytes per succeeded item.
 
-    .venv/bin/python bench/run_overhead.py [--rows 1000] [--steps 10000] [--collect-rows 10000] [--only a|b|c]
+    .venv/bin/python bench/run_overhead.py [--rows 1000] [--steps 10000] [--collect-rows 10000]
+        [--process-rows 1000,10000] [--only a|b|c|d]
 """
 
 from __future__ import annotations
@@ -264,12 +270,110 @@ def bench_b(steps: int) -> None:
     shutil.rmtree(folder.parent)
 
 
+# -- (d) whole processes -------------------------------------------------------------------------
+
+PLAIN_SCRIPT = """
+import asyncio, csv, sys, httpx
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+service, token_url, client_id, secret, rows_file = sys.argv[1:]
+
+async def main():
+    async with httpx.AsyncClient(timeout=30) as client:
+        token = (await client.post(token_url, data={"grant_type": "client_credentials"},
+                                   auth=(client_id, secret))).json()["access_token"]
+        headers = {"Authorization": "Bearer " + token, "Content-Type": "application/scim+json"}
+        with open(rows_file, newline="", encoding="utf-8") as f:
+            todo = iter(list(csv.DictReader(f)))
+
+        async def worker():
+            for row in todo:
+                body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+                        "userName": row["email"], "name": {"givenName": row["givenName"], "familyName": row["familyName"]},
+                        "emails": [{"value": row["email"], "type": "work", "primary": True}], "title": row["title"],
+                        "active": True, ENTERPRISE: {"department": row["department"]}}
+                response = await client.post(service + "/Users", json=body, headers=headers)
+                assert response.status_code == 201, response.text
+
+        await asyncio.gather(*(worker() for _ in range(8)))
+
+asyncio.run(main())
+"""
+
+
+def measured(command: list[str], stdout_path: Path) -> dict[str, float]:
+    """Wall, CPU and peak RSS of one child process (os.wait4: its own rusage)."""
+    import subprocess
+
+    with open(stdout_path, "wb") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{command[:4]} exited {status}: {err[-800:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss": usage.ru_maxrss / 1024,
+            "stdout": stdout_path.stat().st_size}
+
+
+def process_pass(sb, rows: int, kind: str) -> dict[str, float]:
+    folder = Path(tempfile.mkdtemp(prefix="wb-bench-")) / "bulk"
+    shutil.copytree(ROOT / "projects" / "bulk-onboarding", folder, ignore=shutil.ignore_patterns(".workbench"))
+    write_rows(folder / "new-hires.csv", f"{kind}-{uuid.uuid4().hex[:6]}", rows)
+    if kind == "plain":
+        script = folder / "plain.py"
+        script.write_text(PLAIN_SCRIPT, encoding="utf-8")
+        command = [sys.executable, str(script), sb.service_url, sb.token_url, sb.client_id, sb.client_secret,
+                   str(folder / "new-hires.csv")]
+    else:
+        command = [sys.executable, "-m", "workbench", "run", str(folder), "--set", f"scimServiceUrl={sb.service_url}",
+                   "--set", f"scimTokenUrl={sb.token_url}", "--set", f"scimClientId={sb.client_id}",
+                   "--set", f"scimClientSecret={sb.client_secret}"]
+    figures = measured(command, folder.parent / "stdout.txt")
+    history = sum(p.stat().st_size for p in (folder / ".workbench" / "runs").glob("*.jsonl")) if kind != "plain" else 0
+    figures["history_per_item"] = history / rows
+    shutil.rmtree(folder.parent)
+    return figures
+
+
+def bench_d(row_counts: list[int], passes: int = 2) -> None:
+    import statistics
+
+    from _sandbox_process import sandbox_process
+
+    print(f"(d) whole processes, bulk-onboarding vs a plain async httpx script, concurrency {CONCURRENCY}, "
+          f"{passes} alternating passes each (medians):")
+    with sandbox_process() as sb:
+        process_pass(sb, 20, "workbench")  # warm up the server and the file cache
+        process_pass(sb, 20, "plain")
+        for rows in row_counts:
+            runs: dict[str, list[dict[str, float]]] = {"workbench": [], "plain": []}
+            for n in range(passes):
+                for kind in (("plain", "workbench") if n % 2 == 0 else ("workbench", "plain")):
+                    runs[kind].append(process_pass(sb, rows, kind))
+            med = {kind: {key: statistics.median(r[key] for r in results) for key in results[0]}
+                   for kind, results in runs.items()}
+            wb, plain = med["workbench"], med["plain"]
+            print(f"    {rows:,} rows")
+            for label, m in (("workbench run", wb), ("plain httpx", plain)):
+                print(f"      {label:14} wall {m['wall']:7.2f} s  CPU {m['cpu']:6.2f} s "
+                      f"({m['cpu'] / rows * 1e3:5.2f} ms per user)  peak RSS {m['rss']:6.1f} MB  "
+                      f"stdout {m['stdout']:8,.0f} B")
+            wall, cpu = wb["wall"] / plain["wall"], wb["cpu"] / plain["cpu"]
+            print(f"      ratio          wall {wall:5.2f}× (target ≤ 1.10: {'ok' if wall <= 1.10 else 'MISSED'})  "
+                  f"CPU {cpu:5.2f}× (target ≤ 1.15: {'ok' if cpu <= 1.15 else 'MISSED'})")
+            per_item = wb["history_per_item"]
+            print(f"      history        {per_item:6.1f} B per item (target ≤ 150: {'ok' if per_item <= 150 else 'MISSED'}; "
+                  f"was 705 B)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=10_000)
     parser.add_argument("--collect-rows", type=int, default=10_000)
-    parser.add_argument("--only", choices=["a", "b", "c"])
+    parser.add_argument("--process-rows", default="1000,10000", help="row counts of (d), comma-separated")
+    parser.add_argument("--only", choices=["a", "b", "c", "d"])
     args = parser.parse_args()
     if args.only in (None, "b"):
         bench_b(args.steps)
@@ -277,6 +381,8 @@ def main() -> None:
         bench_a(args.rows)
     if args.only in (None, "c"):
         bench_c(args.collect_rows)
+    if args.only in (None, "d"):
+        bench_d([int(n) for n in args.process_rows.split(",") if n.strip()])
 
 
 if __name__ == "__main__":

@@ -22,3 +22,9 @@ def make_project(dest: Path, text: str, config: str | None = None) -> Path:
     if config is not None:
         (dest / "Config.toml").write_text(config, encoding="utf-8")
     return dest
+
+
+def hr_webhook_values(sb, hook_token: str) -> dict[str, str]:
+    """Values of projects/hr-webhook against a sandbox, with the token its callers send."""
+    return {"scimServiceUrl": sb.service_url, "scimTokenUrl": sb.token_url, "scimClientId": sb.client_id,
+            "scimClientSecret": sb.client_secret, "hookToken": hook_token}

@@ -111,10 +111,10 @@ def test_bulk_onboarding_creates_every_hire_with_department(tmp_path, sandbox, c
 
     code, out, _ = workbench(capsys, "check", project, *sets(sandbox))
     assert code == 0 and "no problems" in out
-    code, out, err = workbench(capsys, "run", project, *sets(sandbox))
+    code, out, err = workbench(capsys, "run", project, *sets(sandbox), "-v")
     assert code == 0, out + err
     assert "Onboarded 25 new hires" in out
-    assert len(re.findall(r"✓ 1\.steps\.0 Create the user \[\d+\]", out)) == 25
+    assert len(re.findall(r"✓ 1\.steps\.0 Create the user \[\d+\]", out)) == 25  # -v: a line per item
     for row in (rows[0], rows[12], rows[24]):
         [user] = users_named(sandbox, row["email"])
         assert user["name"]["givenName"] == row["givenName"] and user["title"] == row["title"]
@@ -123,6 +123,7 @@ def test_bulk_onboarding_creates_every_hire_with_department(tmp_path, sandbox, c
     code, out, _ = workbench(capsys, "run", project, *sets(sandbox))
     assert code == 1
     assert "Onboarding stopped at step 1.steps.0: SCIM 409 uniqueness" in out
+    assert "✓ 1.steps.0" not in out and re.search(r"✗ 1\.steps\.0 Create the user \[\d+\] — SCIM 409", out)
     assert "scimType uniqueness" in out.splitlines()[-1]
 
 
@@ -192,7 +193,9 @@ SCHEMA: dict[str, tuple[dict, dict]] = {  # event -> (required fields, optional 
     "run.started": ({"entry": str, "project": str}, {}),
     "step.started": ({"step": str, "kind": str, "label": str}, {"item": int}),
     "step.finished": ({"step": str, "kind": str, "label": str, "status": str, "durationMs": NUMBER, "summary": str},
-                      {"item": int, "error": dict}),
+                      {"item": int, "error": dict, "args": object, "result": object, "attempts": int}),
+    "item.finished": ({"step": str, "item": int, "status": str, "durationMs": NUMBER},
+                      {"id": (str, int), "summary": str, "error": dict, "retries": int, "kept": bool}),
     "foreach.progress": ({"step": str, "done": int, "total": int, "failed": int}, {"item": int}),
     "http.exchange": ({"method": str, "url": str, "status": (int, type(None)), "durationMs": NUMBER},
                       {"step": str, "item": int}),
@@ -231,7 +234,7 @@ def test_json_lines_follow_the_schema(tmp_path, sandbox, capsys):
             check_event(data)
         kinds = [e["event"] for e in events]
         assert kinds[0] == "run.started" and kinds[-1] == "run.finished" and kinds.count("run.finished") == 1
-        assert {"step.started", "step.finished", "foreach.progress", "http.exchange"} <= set(kinds)
+        assert {"step.started", "step.finished", "foreach.progress", "http.exchange", "item.finished"} <= set(kinds)
         assert len({e["run"] for e in events}) == 1
     assert events[-1]["error"]["scimType"] == "uniqueness" and events[-1]["error"]["status"] == 409
 
@@ -360,7 +363,7 @@ def start_slow_run(tmp_path: Path, hang: bool) -> tuple[subprocess.Popen, Path]:
     project.mkdir()
     (project / "workbench.toml").write_text(SLOW_PROJECT.format(hang=str(hang).lower()), encoding="utf-8")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_CLI, "run", str(project)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_CLI, "run", str(project), "-v"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, project
 

@@ -398,7 +398,10 @@ def test_errors_pickle():
     ("${len(a}", "expected ')' to close len(, found end of expression", 7),
     ("${len(a, b)}", "len() takes 1 argument (2 given)", 2),
     ("${default(a)}", "default() takes 2 arguments (1 given)", 2),
-    ("${foo(1)}", "unknown function 'foo' (functions: len, lower, upper, trim, default)", 2),
+    ("${foo(1, 2)}", "foo() takes 1 argument, the record to map (2 given); functions: len, lower, upper, trim, "
+                     "default, map, and the data mappers", 2),
+    ("${map(a)}", "map() takes 2 arguments, a list and a data mapper (1 given)", 2),
+    ("${map(a, b.c)}", "map()'s second argument is a data mapper's name, e.g. map(rows, hireToUser)", 2),
     ("${1 < 2 < 3}", "unexpected '<': comparisons cannot be chained (use 'and')", 8),
     ("x ${'abc}", "unterminated string", 4),
     (r"${'a\q'}", "invalid escape '\\q'", 4),

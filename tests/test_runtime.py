@@ -517,7 +517,10 @@ args = { value = 1 }
         assert all("_" not in key for key in data)
         assert events.from_dict(json.loads(json.dumps(data))).to_dict() == data
     finished = [e.to_dict() for e in of(collected, "step.finished")][0]
-    assert set(finished) == {"event", "ts", "run", "step", "kind", "label", "status", "durationMs", "summary"}
+    # The inspector's: the rendered arguments and the result of a step outside a foreach item.
+    assert set(finished) == {"event", "ts", "run", "step", "kind", "label", "status", "durationMs", "summary",
+                             "args", "result"}
+    assert finished["args"] == {"value": 1} and finished["result"] == 1
 
 
 def test_history_ids_sort_by_time_and_old_runs_are_pruned(tmp_path, noop, monkeypatch):

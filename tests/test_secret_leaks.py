@@ -155,6 +155,12 @@ def leaked_forms() -> set[str]:
     return out
 
 
+def config_of(server) -> str:
+    """Config.toml with every secret, and the echo server's URL."""
+    return (f'user = "alice"\npass = {json.dumps(PASSWORD)}\npathToken = {json.dumps(PATH_TOKEN)}\n'
+            f"pin = {PIN}\nrate = {RATE}\ncodes = {json.dumps(CODES)}\nurl = \"{server.url}\"\n")
+
+
 @pytest.fixture
 def echo_server():
     server = HostileServer().start()
@@ -192,8 +198,7 @@ def echo_server():
 
 
 def test_no_secret_in_any_form_in_any_channel(tmp_path, echo_server, capsys):
-    config = (f'user = "alice"\npass = {json.dumps(PASSWORD)}\npathToken = {json.dumps(PATH_TOKEN)}\n'
-              f"pin = {PIN}\nrate = {RATE}\ncodes = {json.dumps(CODES)}\nurl = \"{echo_server.url}\"\n")
+    config = config_of(echo_server)
     project = str(make_project(tmp_path / "p", PROJECT, config))
     outputs: list[str] = []
 
@@ -233,6 +238,60 @@ def test_no_secret_in_any_form_in_any_channel(tmp_path, echo_server, capsys):
     assert not found, f"leaked: {found}"
 
 
+ITEMS = """
+[entrypoints.items]
+kind = "automation"
+[[entrypoints.items.steps]]
+foreach = "${config.codes}"
+as = "code"
+errors = "collect"
+[[entrypoints.items.steps.steps]]
+call = "echo.post"
+args = { path = "/echo", body = { code = "${code}", pass = "${config.pass}" } }
+[[entrypoints.items.steps.steps]]
+call = "echo.get"
+args = { path = "/fail-${code}" }
+[[entrypoints.items.steps.steps]]
+set = "last"
+value = "done ${config.pass} ${code}"
+"""
+
+
+def test_no_secret_in_the_compact_history_nor_the_step_inspector(tmp_path, echo_server, capsys):
+    """A foreach over a secret list: each item's record (its summary is the secret), the failed
+    item's kept events (its error page echoes the secret), --trace, replays and `--step`."""
+
+    @echo_server.route("GET", f"/fail-{CODES[1]}")
+    def fail(request: Request, conn: socket.socket) -> None:
+        respond(conn, 400, f"<p>no {PASSWORD} for {CODES[1]}</p>", content_type="text/html")
+
+    config = config_of(echo_server)
+    project = str(make_project(tmp_path / "p", PROJECT + ITEMS, config))
+    outputs: list[str] = []
+
+    def cli(*argv: str) -> int:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        outputs.append(out + err)
+        return code
+
+    for flags in ((), ("-v",), ("--json",), ("--trace",)):
+        assert cli("run", project, "--entry", "items", *flags) == 0
+    runs = sorted(p.stem for p in (Path(project) / ".workbench").rglob("*.jsonl"))
+    for run_id in runs:
+        for flags in ((), ("-v",), ("--step", "0"), ("--step", "0", "-v"), ("--step", "0", "--json"),
+                      ("--step", "0[0]"), ("--step", "0[1]", "--json"), ("--step", "0.steps.1", "--item", "1")):
+            assert cli("runs", project, "show", run_id, *flags) == 0
+    for path in (Path(project) / ".workbench").rglob("*"):
+        if path.is_file():
+            outputs.append(path.read_text(encoding="utf-8", errors="replace"))
+    everything = "\n".join(outputs)
+    assert '"item.finished"' in everything and '"summary":"done •••• ••••"' in everything  # the compact record
+    assert "no •••• for ••••" in everything  # the failed item's kept error
+    found = sorted(form for form in leaked_forms() if form in everything)
+    assert not found, f"leaked: {found}"
+
+
 def test_indexing_a_secret_is_an_error_of_check(tmp_path, capsys):
     project = make_project(tmp_path / "p", """
 [integration]
@@ -266,8 +325,7 @@ async def test_no_secret_in_the_apps_output_panel(tmp_path, echo_server, entry):
     from tests.tui_helpers import keys, settle, wait_for_runs
     from workbench.tui.app import WorkbenchApp
 
-    config = (f'user = "alice"\npass = {json.dumps(PASSWORD)}\npathToken = {json.dumps(PATH_TOKEN)}\n'
-              f"pin = {PIN}\nrate = {RATE}\ncodes = {json.dumps(CODES)}\nurl = \"{echo_server.url}\"\n")
+    config = config_of(echo_server)
     project = make_project(tmp_path / "p", only(entry), config)
     app = WorkbenchApp(project, env={})
     async with app.run_test(size=(120, 40)) as pilot:

@@ -5,7 +5,6 @@ Most tests run the server in a thread of this process (fast); the drain on SIGTE
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -20,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from tests.helpers import ROOT, copy_sample, make_project
+from tests.helpers import ROOT, copy_sample, hr_webhook_values, make_project
 from workbench.project import ProjectStore
 from workbench.runtime.history import list_runs, runs_dir
 from workbench.runtime.service import Services, sign
@@ -31,33 +30,20 @@ pytest.importorskip("uvicorn")
 
 @contextlib.contextmanager
 def serving(services: Services, **options):
-    """The services on 127.0.0.1:<free port> in a thread; yields the base URL."""
-    from workbench.serve.server import ServiceServer, bind
+    """The services on 127.0.0.1:<free port> in a thread (the app's Try it server); yields the URL."""
+    from workbench.serve.local import LocalServer
 
-    server = ServiceServer(services, bind("127.0.0.1", 0), **options)
-    thread = threading.Thread(target=asyncio.run, args=(server.serve(),), daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.port}"
-    deadline = time.monotonic() + 5
-    while not server.server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
+    local = LocalServer(services, **options).start(timeout=5)
     try:
-        yield url
+        yield local.url
     finally:
-        server.stop()
-        server.stop()
-        thread.join(5)
-
-
-def sandbox_values(sb) -> dict[str, str]:
-    return {"scimServiceUrl": sb.service_url, "scimTokenUrl": sb.token_url, "scimClientId": sb.client_id,
-            "scimClientSecret": sb.client_secret, "hookToken": TOKEN}
+        local.stop(force=True)
 
 
 @pytest.fixture
 def hr_webhook(tmp_path, sandbox):
     root = copy_sample("hr-webhook", tmp_path)
-    return Services(ProjectStore.open(root), overrides=sandbox_values(sandbox), env={})
+    return Services(ProjectStore.open(root), overrides=hr_webhook_values(sandbox, TOKEN), env={})
 
 
 def history_text(root) -> str:

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "Export a project to Kubernetes: CronJobs, a ConfigMap, a Secret and a Containerfile"),
     "sandbox": ("sandbox", "Serve a local OAuth2 + SCIM 2.0 identity provider on loopback"),
     "demo": ("demo", "Open the app on the sample project against an in-process sandbox"),
+    "mapper": ("mapper", "Infer a record type from a CSV or JSON file; preview a data mapper's output"),
+    "web": ("web", "Serve the app to browsers (each tab its own app process); needs the `web` extra"),
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130

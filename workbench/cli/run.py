@@ -1,7 +1,9 @@
-"""`workbench run DIR [--entry NAME] [--set k=v ...] [--config FILE] [--json] [-v]`
+"""`workbench run DIR [--entry NAME] [--set k=v ...] [--config FILE] [--json] [-v] [--trace]`
 
-Prints one line per step as the run goes (`-v` adds the HTTP exchanges), or with `--json` one
-event per line and nothing else on stdout. Exit codes: 0 succeeded, 1 failed, 2 nothing was run
+Prints one line per step as the run goes, or with `--json` one event per line and nothing else on
+stdout. Inside a foreach, only the failed items have lines: on a terminal one live progress line
+shows the rest (done/total, failed, rate, ETA); `-v` prints a line per item and the HTTP
+exchanges. `--trace` keeps every item's full events in the history (else one record per item). Exit codes: 0 succeeded, 1 failed, 2 nothing was run
 (invalid project, missing value, bad usage), 3 succeeded with failures it was told to tolerate
 (`errors = "collect"`, `onError = "continue"`) under `--strict`, 130 interrupted. Ctrl+C (or SIGTERM) cancels the
 run cleanly; a second Ctrl+C exits at once.
@@ -19,6 +21,7 @@ from typing import Any, TextIO
 
 from workbench.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
 from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded, use_color
+from workbench.cli.progress import ProgressLine
 from workbench.runtime.lines import EventLines, format_duration
 
 _duration = format_duration  # `workbench runs` imports it from here
@@ -33,7 +36,10 @@ def configure(parser) -> None:
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="a configurable value for this run")
     parser.add_argument("--config", metavar="FILE", help="read configurable values from FILE instead of Config.toml")
     parser.add_argument("--json", action="store_true", help="print the events as JSON Lines")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also print the HTTP exchanges")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print a line per foreach item, and the HTTP exchanges")
+    parser.add_argument("--trace", action="store_true",
+                        help="keep every foreach item's full events in the run history (not one record each)")
     parser.add_argument("--plan", action="store_true",
                         help="plan only: sync steps print their plan, and no write request is sent")
     parser.add_argument("--force", action="store_true", help="let sync steps apply a plan over their maxChanges")
@@ -60,10 +66,12 @@ def _run(args) -> int:
         except KeyError as exc:
             print(f"workbench: {exc.args[0]}", file=sys.stderr)
             return EXIT_USAGE
-    engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force, resume=resume)
+    engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force, resume=resume,
+                    trace=args.trace)
     printer = EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json)
     try:
         result = run_interruptible(engine, args.entry, printer)
+        printer.end()
     except PreflightError as exc:
         print_preflight(exc, store, json_lines=args.json)
         return EXIT_USAGE
@@ -143,34 +151,102 @@ def _flush() -> None:
 class EventPrinter(EventLines):
     """A sink that prints events live: one line per step, coloured on a terminal; or JSON Lines.
     Takes Event objects or their dicts (history replays). The lines come from EventLines, which
-    the app's Output panel uses too."""
+    the app's Output panel uses too. In a foreach, only failed items (their step lines, their
+    error logs) are printed unless `verbose`; on a terminal (`progress`, by default when the
+    stream is one and several runs do not share it) a live progress line stands for the rest."""
 
     def __init__(self, stream: TextIO | None = None, *, verbose: bool = False, json_lines: bool = False,
-                 color: bool | None = None, prefix: str = "") -> None:
-        super().__init__(verbose=verbose)
+                 color: bool | None = None, prefix: str = "", progress: bool | None = None,
+                 replay: bool = False) -> None:
+        super().__init__(verbose=verbose, items=replay and verbose)
         stream = stream or sys.stdout
         self.stream = stream
         self.json_lines = json_lines
         self.color = use_color(stream) if color is None else color
         self.prefix = prefix  # e.g. the entry name when several runs share the output
         self.closed = False
+        if progress is None:
+            progress = not json_lines and not prefix and not replay and _is_terminal(stream)
+        self.progress = ProgressLine(stream, self.paint) if progress else None
 
     def __call__(self, event: Any) -> None:
         if self.closed:
             return
+        if not self.json_lines and not self.verbose and not isinstance(event, dict) and _quiet(event):
+            return  # a foreach item's line: skipped before it costs a dict
         data = event if isinstance(event, dict) else event.to_dict()
+        progress = self.progress
         if self.json_lines:
             line = json.dumps(data, ensure_ascii=False, default=str)
         else:
+            if progress is not None and self._progress(data, progress):
+                return
+            if not self.verbose and data.get("item") is not None and _quiet_data(data):
+                return
             line = self.format(data)
             if line is None:
                 return
             line = self.prefix + line
         try:
+            if progress is not None:
+                progress.clear()
             self.stream.write(line + "\n")
             self.stream.flush()
         except BrokenPipeError:  # `workbench run ... | head`: stop printing, keep running
             self.closed = True
+
+    def _progress(self, data: dict[str, Any], progress: ProgressLine) -> bool:
+        """Feed the progress line; True when the event is the line's alone."""
+        kind = data.get("event")
+        if kind == "step.started":
+            progress.seen(data)
+        elif kind == "foreach.progress":
+            if data.get("item") is None:
+                try:
+                    progress.update(data)
+                except BrokenPipeError:
+                    self.closed = True
+            return True
+        elif kind == "step.finished" and data.get("step") in progress.started:
+            progress.ended(str(data.get("step")))
+        return False
+
+    def end(self) -> None:
+        """The run is over: no progress line left on screen."""
+        if self.progress is not None and not self.closed:
+            try:
+                self.progress.clear()
+                self.stream.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                pass
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty() and os.environ.get("TERM") != "dumb"
+    except (AttributeError, ValueError):
+        return False
+
+
+def _quiet(event: Any) -> bool:
+    """An event of a foreach item that has no line without -v (see _quiet_data)."""
+    if getattr(event, "item", None) is None:
+        return False
+    kind = event.EVENT
+    if kind == "step.finished":
+        return event.status != "failed"
+    if kind == "log":
+        return event.level != "error"
+    return kind != "foreach.progress"  # step.started, http.exchange, item.finished: no line
+
+
+def _quiet_data(data: dict[str, Any]) -> bool:
+    kind = data.get("event")
+    if kind == "step.finished":
+        return data.get("status") != "failed"
+    if kind == "log":
+        return data.get("level") != "error"
+    return kind in ("step.started", "http.exchange")
 
     def paint(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}\033[0m" if self.color and code != "0" else text

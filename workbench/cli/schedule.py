@@ -21,7 +21,8 @@ def configure(parser) -> None:
     parser.add_argument("--set", action="append", metavar="NAME=VALUE", help="a configurable value for every run")
     parser.add_argument("--config", metavar="FILE", help="read configurable values from FILE instead of Config.toml")
     parser.add_argument("--json", action="store_true", help="print the runs' events as JSON Lines (notes go to stderr)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also print the HTTP exchanges")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="also print a line per foreach item, and the HTTP exchanges")
     parser.add_argument("--grace", type=float, default=30.0, metavar="SECONDS",
                         help="on stop, how long runs in progress may take to finish (default: 30)")
 

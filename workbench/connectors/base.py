@@ -82,6 +82,10 @@ class OperationSpec:
     # diff): `function(result) -> list[str]`. Imported only when the operation has run.
     result_lines: str = ""
 
+    # The connector type its `payload` (or each item of `desired`) is, e.g. "User": a step's form
+    # offers the data mappers whose output is that type, and `check` refuses another type.
+    payload_type: str = ""
+
     def deep_checks(self) -> Callable[[str, dict], list[dict]] | None:
         return _load_ref(self.checks) if self.checks else None
 
@@ -92,6 +96,38 @@ class OperationSpec:
 def _load_ref(ref: str) -> Any:
     module_name, _, attr = ref.partition(":")
     return getattr(importlib.import_module(module_name), attr)
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One attribute of an exported type, as a mapper editor shows it and `check` resolves paths."""
+
+    name: str
+    type: str = "string"  # string | boolean | integer | decimal | dateTime | reference | binary | complex
+    multi_valued: bool = False
+    required: bool = False
+    description: str = ""
+    canonical: tuple[str, ...] = ()  # canonical values (an email's type: work, home, other)
+    read_only: bool = False
+    sub: tuple[Attribute, ...] = ()
+
+
+@dataclass(frozen=True)
+class TypeSpec:
+    """A type a connector exports (`scim.User`): a data mapper's output. `attributes` and `checks`
+    are "module:function" strings, imported on first use: `attributes() -> tuple[Attribute, ...]`,
+    `checks(name, value) -> pydantic-style error dicts` (`loc` the value's own keys)."""
+
+    name: str  # "User"
+    description: str
+    attributes: str
+    checks: str
+
+    def attribute_tree(self) -> tuple[Attribute, ...]:
+        return _load_ref(self.attributes)(self.name)
+
+    def errors(self, value: Any) -> list[dict]:
+        return _load_ref(self.checks)(self.name, value)
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,7 @@ class ConnectorSpec:
     implementation: str  # "package.module:ConnectionClass"
     keywords: tuple[str, ...] = ()
     icon: str = ""
+    types: dict[str, TypeSpec] = field(default_factory=dict)  # what its data mappers may output
     _loaded: list = field(default_factory=list, repr=False, compare=False)
 
     def load(self) -> type[Connection]:

@@ -141,7 +141,7 @@ def subject(file: str, key: str) -> tuple[tuple[str, str] | None, StepAddress | 
     parts = split_key_path(key)
     if file == "Config.toml":
         return (("configurables", str(parts[0])) if parts else None), None
-    if len(parts) >= 2 and parts[0] in ("connections", "entrypoints", "configurables"):
+    if len(parts) >= 2 and parts[0] in ("connections", "entrypoints", "configurables", "datamappers", "types"):
         item = (str(parts[0]), str(parts[1]))
         return item, StepAddress.from_key_path(parts[2:]) if parts[0] == "entrypoints" else None
     return None, None

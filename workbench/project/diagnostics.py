@@ -95,6 +95,7 @@ class _Checker:
         self.redactor = resolved.redactor()  # a schema's own message may quote a value
         self.configurables(resolved)
         self.connections()
+        self.datamappers()
         for name, entry in self.project.entrypoints.items():
             self.entrypoint(name, entry)
         self.services()
@@ -188,10 +189,24 @@ class _Checker:
             message = self.redactor.text(problem.message) if self.redactor else problem.message
             self.add(problem.code, message, problem.key_path, problem.severity)
 
+    def datamappers(self) -> None:
+        from workbench.project.mapper_checks import mapper_env, mapper_problems, target_templates
+
+        for name, decl in self.project.datamappers.items():
+            scope = mapper_env(self.project, decl, self.config_static)
+            for keys, template in target_templates(self.project, name):
+                where = ("datamappers", name, "fields", *keys)
+                self.references(template.references(), where, scope)
+                self.mapper_calls(template, where)
+            self.problems(mapper_problems(self.project, name, self.config_static))
+
     # -- entry points and steps -----------------------------------------------------------------
     def base_scope(self) -> dict:
         """The variables every step sees, with what they hold (static_types.Static)."""
-        return {"config": self.config_static}
+        from workbench.project.mappers import mapper_scope
+        from workbench.project.static_types import Known
+
+        return {"config": self.config_static, **{k: Known(v) for k, v in mapper_scope(self.project).items()}}
 
     def entrypoint(self, name: str, entry) -> None:
         path = ("entrypoints", name)
@@ -225,6 +240,7 @@ class _Checker:
             try:
                 expr = parse_expression(step.if_)
                 self.references(expr.references(), path + ("if",), scope)
+                self.mapper_calls(expr, path + ("if",))
             except ExpressionError as exc:
                 self.add("expression-syntax", f"if: {exc}", path + ("if",))
         elif isinstance(step, ForeachStep):
@@ -270,7 +286,14 @@ class _Checker:
                     + _did_you_mean(step.operation, spec.operations))
             self.add("unknown-operation", what, path + (key,))
             return
-        self.problems(args_problems(spec, step.operation, step.args, scope, call=step.call, base=path, prefix=prefix))
+        found = args_problems(spec, step.operation, step.args, scope, call=step.call, base=path, prefix=prefix)
+        self.problems(found)
+        if op.payload_type:  # a data mapper's output of another type (said once: "must be a table" may say it)
+            from workbench.project.mapper_checks import step_type_problems
+
+            said = {p.key_path for p in found}
+            self.problems(p for p in step_type_problems(self.project, spec, op, step.args, path, prefix)
+                          if p.key_path not in said)
 
     def templates(self, value: Any, path: tuple, scope: dict) -> None:
         for key_path, text in iter_templates(value):
@@ -281,6 +304,15 @@ class _Checker:
                 self.add("expression-syntax", str(exc), where)
                 continue
             self.references(template.references(), where, scope)
+            self.mapper_calls(template, where)
+
+    def mapper_calls(self, parsed, where: tuple) -> None:
+        if "(" not in parsed.source:
+            return  # no call at all: the common case, at no cost
+        from workbench.project.mapper_checks import unknown_calls
+
+        for message in unknown_calls(parsed, self.project):
+            self.add("unknown-mapper", message, where)
 
     def references(self, refs, where: tuple, scope: dict) -> None:
         for ref in refs:

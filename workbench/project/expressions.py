@@ -4,7 +4,8 @@ A string value in ``workbench.toml`` may contain ``${...}``. Inside, an expressi
 (``config.name``, ``createdUser.emails[0].value``, ``row["display name"]``) and may combine
 literals (``12``, ``-1.5``, ``'text'``, ``"text"``, ``true``, ``false``, ``null``), the operators
 ``== != < <= > >= in not in and or not`` with parentheses, and the functions ``len lower upper
-trim default``. Precedence, loosest first: ``or``, ``and``, ``not``, comparison.
+trim default``, ``map(list, mapper)`` and the project's data mappers (``hireToUser(row)``, in
+mapper_calls.py). Precedence, loosest first: ``or``, ``and``, ``not``, comparison.
 
 A string that is exactly one ``${...}`` evaluates to the value itself (an int stays an int, a
 dict stays a dict); any other string interpolates (``true``/``false``, null as ``""``, lists and
@@ -786,8 +787,6 @@ class _Parser:
         raise self.error(token)
 
     def parse_call(self, name: _Token) -> Expr:
-        if name.value not in _ARITY:
-            raise self.error(name, f"unknown function '{name.value}' (functions: {', '.join(_ARITY)})")
         self.advance()  # (
         args: list[Expr] = []
         if not self.at("op", ")"):
@@ -796,6 +795,10 @@ class _Parser:
                 self.advance()
                 args.append(self.parse_or())
         self.expect(")", f"to close {name.value}(")
+        if name.value not in _ARITY:  # map() or a data mapper: a project's names, checked by `check`
+            from workbench.project.mapper_calls import mapper_call
+
+            return mapper_call(self, name, args)
         arity = _ARITY[name.value]
         if len(args) != arity:
             raise self.error(name, f"{name.value}() takes {arity} argument{'s' if arity > 1 else ''} "

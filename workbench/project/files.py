@@ -318,5 +318,6 @@ def format_key_path(path: tuple) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += ("." if out else "") + (part if re.fullmatch(r"[A-Za-z0-9_\-]+", part) else f'"{part}"')
+            quoted = f"'{part}'" if '"' in part and "'" not in part else f'"{part}"'  # a TOML literal key
+            out += ("." if out else "") + (part if re.fullmatch(r"[A-Za-z0-9_\-]+", part) else quoted)
     return out

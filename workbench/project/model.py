@@ -11,6 +11,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator
 
+from workbench.project.mappers import DataMapper, RecordType
 from workbench.project.policy import OnError, RetryPolicy, check_timeout
 from workbench.project.service import ServiceAuth
 from workbench.project.view import STEP_KINDS
@@ -209,6 +210,7 @@ class EntryPoint(_Model):
     method: str | None = None  # a service's route and caller auth (project/service.py)
     path: str | None = None
     auth: ServiceAuth | None = None
+    sample: dict[str, Any] | None = None  # a service's example request body (the app's Try it)
     schedule: str | None = None
     timezone: str = "UTC"
     steps: list[Step] = []
@@ -220,8 +222,10 @@ class Project(_Model):
     configurables: dict[str, Configurable] = {}
     connections: dict[str, ConnectionDecl] = {}
     entrypoints: dict[str, EntryPoint] = {}
+    types: dict[str, RecordType] = {}  # record types, a data mapper's input (project/mappers.py)
+    datamappers: dict[str, DataMapper] = {}
 
-    @field_validator("configurables", "connections", "entrypoints")
+    @field_validator("configurables", "connections", "entrypoints", "types", "datamappers")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:

@@ -94,7 +94,7 @@ def service_problems(project, *, host: str | None = None) -> Iterator[tuple[str,
     for name, entry in project.entrypoints.items():
         base = ("entrypoints", name)
         if entry.kind != "service":
-            for key in ("method", "path", "auth"):
+            for key in ("method", "path", "auth", "sample"):
                 if getattr(entry, key) is not None:
                     yield "unknown-key", f"{key} is for a service (kind = \"service\"), not an automation", base + (key,), "error"
             continue

@@ -44,6 +44,7 @@ class Type:
     item: Static | None = None  # list: every item
     values: Static | None = None  # object: every value (a record)
     fields: Mapping[str, Static] | None = None  # object: known keys
+    name: str | None = None  # a connector type it is (a data mapper's output: "scim.User")
 
     def get(self, key: Any) -> Static:
         if self.kind == "object" and isinstance(key, str):
@@ -256,6 +257,9 @@ def static_expr(expr: Any, env: Env, scope: Scope) -> Static:
         if isinstance(value, Known) and value.value is not None:
             return value
         return ANY
+    static = getattr(expr, "static", None)  # a data mapper's call (mapper_calls.py)
+    if static is not None:
+        return static(env, scope)
     return ANY
 
 

@@ -43,10 +43,12 @@ from workbench.project.model import (
     Integration,
     Project,
 )
+from workbench.project.mappers import DataMapper, RecordType
 
 STATE_DIR = ".workbench"
 LOCK_FILE = "lock"
-SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entrypoints": EntryPoint}
+SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entrypoints": EntryPoint,
+            "types": RecordType, "datamappers": DataMapper}
 
 
 class EditError(ValueError):
@@ -381,6 +383,15 @@ class ProjectStore:
         self._add_entry("entrypoints", name, _drop_none(entry))
 
     @_locked
+    def add_service(self, name: str, *, method: str, path: str, auth: dict[str, Any], description: str = "",
+                    sample: dict[str, Any] | None = None) -> None:
+        """A service entry point (project/service.py): its route, caller auth and Try it sample."""
+        self._require_new("entrypoints", name)
+        entry = {"kind": "service", "description": description or None, "method": method, "path": path,
+                 "auth": auth, "sample": sample or None}
+        self._add_entry("entrypoints", name, _drop_none(entry))
+
+    @_locked
     def update_entrypoint(self, name: str, **fields: Any) -> None:
         self._require("entrypoints", name)
 
@@ -392,6 +403,32 @@ class ProjectStore:
                 else:
                     table[key] = value
         self._edit(change, ("entrypoints", name))
+
+    @_locked
+    def save_datamapper(self, name: str, mapper: dict[str, Any], *, new: bool) -> None:
+        """Add `[datamappers.NAME]`, or replace its keys; untouched keys keep their formatting.
+        `mapper` is validated first (DataMapper), so nothing invalid is written."""
+        try:
+            DataMapper.model_validate(mapper)
+        except ValidationError as exc:
+            raise EditError(f"data mapper {name}: {exc.errors()[0]['msg']}") from None
+        if new:
+            self._require_new("datamappers", name)
+            self._add_entry("datamappers", name, _drop_none(mapper))
+            return
+        self._require("datamappers", name)
+
+        def change(doc):
+            table = doc["datamappers"][name]
+            fields = mapper.get("fields") or {}
+            _merge_table(table, {k: v for k, v in _drop_none(mapper).items() if k != "fields"} | (
+                {"fields": table["fields"]} if "fields" in table and fields else {}))
+            if fields:
+                if "fields" not in table:
+                    table["fields"] = _to_table(fields)
+                else:
+                    _merge_table(table["fields"], fields)
+        self._edit(change, ("datamappers", name))
 
     def _add_entry(self, section: str, name: str, value: dict[str, Any]) -> None:
         def change(doc):

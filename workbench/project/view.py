@@ -85,6 +85,10 @@ class ProjectView:
         return self._table("entrypoints")
 
     @property
+    def datamappers(self) -> dict[str, dict[str, Any]]:
+        return self._table("datamappers")
+
+    @property
     def configurables(self) -> dict[str, dict[str, Any]]:
         return self._table("configurables")
 

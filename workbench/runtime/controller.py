@@ -3,7 +3,8 @@ history. A plain class with no Textual in it: the app calls `execute` in a worke
 feeds the events it gets to `RunSession.track`.
 
 A `RunSession` is one run (or the replay of a recorded one) of an entry point: its step
-statuses and foreach progress keyed by StepAddress string, as the engine's events name them.
+statuses and foreach progress keyed by StepAddress string, as the engine's events name them,
+and the step inspector's records (`inspector`, runtime/inspect.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ class RunSession:
     prefix: str = ""  # "[entry] " before its lines while several runs share the output
     sync_steps: frozenset[str] = frozenset()  # in a plan: the sync steps, whose log lines are kept
     plan_logs: dict[str, list[str]] = field(default_factory=dict)  # "address" or "address[item]" -> lines
+    inspector: Any = None  # RunInspector: what each step received, returned and sent
+
+    def __post_init__(self) -> None:
+        from workbench.runtime.inspect import RunInspector
+
+        self.inspector = RunInspector()
 
     @property
     def live(self) -> bool:
@@ -43,6 +50,7 @@ class RunSession:
 
     def track(self, data: dict[str, Any]) -> str | None:
         """Record one event; returns the step address whose card changed, if any."""
+        self.inspector.add(data)
         kind = data.get("event")
         if kind in ("step.started", "step.finished"):
             address = str(data.get("step", ""))

@@ -22,7 +22,6 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,12 +29,15 @@ from typing import Any
 
 
 from workbench.project.expressions import ExpressionError
+from workbench.project.mappers import mapper_scope
 from workbench.runtime import events as ev
+from workbench.runtime.compact import HistoryRecorder, count_retry, preview
 from workbench.runtime.history import HistoryWriter, new_run_id
 from workbench.runtime.log_masking import masked_logs
 from workbench.runtime.policies import StepTimeout, with_policies
 from workbench.runtime.resume import ResumeError, ResumeState, ResumeWriter
-from workbench.runtime.nodes import NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms, summarize
+from workbench.runtime.nodes import (NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms,
+                                     rendered_args, summarize)
 
 Sink = Callable[[ev.Event], None]
 
@@ -81,8 +83,10 @@ class Engine:
         resume: str | None = None,
         resumable: bool = True,
         history_options: Mapping[str, Any] | None = None,
+        trace: bool = False,
     ) -> None:
         self.store = store
+        self.trace = trace  # the history keeps every foreach item's full events, not one record each
         self.resumable = resumable  # keep what a later --resume needs (a service's request is gone by then)
         self.history_options = dict(history_options or {})  # HistoryWriter's: a server's `prune`, `background`
         self.plan = plan  # a plan: sync steps plan only, other writing calls are not run
@@ -127,13 +131,14 @@ class Engine:
 
     async def run(self, entry: str | None = None, sink: Sink | None = None, *, run_id: str | None = None,
                   scope: Mapping[str, Any] | None = None, secrets: tuple = (), checked: bool = False,
-                  trigger: dict | None = None, config=None) -> RunResult:
+                  trigger: dict | None = None, config=None, compiled: tuple | None = None) -> RunResult:
         """Run an entry point. Raises PreflightError before any step; otherwise returns the
         result, also when the run failed or was cancelled with `cancel()`. If the task running
         this is cancelled from outside, the run is recorded as cancelled and CancelledError
         propagates. `scope` adds variables (a service's `request`), `secrets` values to mask,
         `trigger` what started the run (run.started); `checked`: the caller ran `preflight` on
-        this store already, and `config` is its resolved config (a service: once per version)."""
+        this store already, and `config` is its resolved config (a service: once per version);
+        `compiled`: the entry's (steps, onError) from `compile_entry` (a service: once per version)."""
         if checked and entry is not None:
             name = entry
         else:
@@ -147,7 +152,7 @@ class Engine:
         if config is None:
             config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
         run = _Run(self, name, config, sink, run_id or new_run_id(), state)
-        run.extra, run.trigger = scope, trigger
+        run.extra, run.trigger, run.compiled = scope, trigger, compiled
         for secret in secrets:
             run.redactor.add(secret)
         self._active = run
@@ -198,11 +203,14 @@ class _Run:
         self.sink = sink
         self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, **engine.history_options)
                         if engine.history else None)
+        self.recorder = HistoryRecorder(self.history) if self.history is not None else None
+        self.trace = engine.trace
         # What a later `--resume` needs, kept beside the history (redacted like it).
         self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor.data)
                        if engine.history and engine.resumable else None)
         self.extra: Mapping[str, Any] | None = None  # variables the caller adds (a service's request)
         self.trigger: dict | None = None
+        self.compiled: tuple | None = None  # (steps, onError) compiled by the caller, else per run
         self.resumed = resume
         self.top = -1  # the top-level step running now (foreach items are kept per top-level loop)
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
@@ -213,14 +221,14 @@ class _Run:
         self.cancel_requested = False
         self.body: asyncio.Future | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self.ready = threading.Event()
+        self.ready = False  # the steps' task exists: cancel() may cancel it (a plain flag: an Event costs ~9 µs)
 
     # -- events --
     def _emit(self, event: ev.Event) -> None:
         if self.redactor:
             event = event.redacted(self.redactor)
-        if self.history is not None:
-            self.history.write(event.to_dict())
+        if self.recorder is not None:
+            self.recorder(event)  # compact.py: a foreach item's events are held until it ends
         if self.sink is not None:
             self.sink(event)
 
@@ -233,7 +241,7 @@ class _Run:
     # -- lifecycle --
     def cancel(self) -> None:
         self.cancel_requested = True
-        if self.ready.is_set() and self.body is not None and self.loop is not None:
+        if self.ready and self.body is not None and self.loop is not None:
             self.loop.call_soon_threadsafe(self.body.cancel)
 
     async def execute(self) -> RunResult:
@@ -249,7 +257,7 @@ class _Run:
         if self.emit:
             self.emit(ev.RunStarted(self.run_id, time.time(), self.entry, self.project.integration.name, self.trigger))
         self.body = asyncio.ensure_future(self.steps())
-        self.ready.set()
+        self.ready = True
         if self.cancel_requested:
             self.body.cancel()
         external_cancel = False
@@ -282,22 +290,29 @@ class _Run:
     async def steps(self) -> tuple[str, Any, dict | None]:
         entry = self.project.entrypoints[self.entry]
         scope: dict[str, Any] = {"config": self.config_scope}
+        scope.update(mapper_scope(self.project))  # `${hireToUser(row)}` finds the project's mappers
         if self.extra:
             scope.update(self.extra)
         raw = self.engine.raw_steps(self.entry) if self.keeper is not None else []
+        compiled = self.compiled
         try:
-            for index, node in enumerate(compile_steps(entry.steps, self.project)):
+            for index, node in enumerate(compiled[0] if compiled else compile_steps(entry.steps, self.project)):
                 await self.top_step(index, node, scope, raw)
         except Return as ret:
             return ev.SUCCEEDED, ret.value, None
         except StepError as exc:
-            handled = await self.run_on_error(compile_steps(entry.onError, self.project, "onError."), scope, exc.error)
+            handlers = compiled[1] if compiled else compile_steps(entry.onError, self.project, "onError.")
+            handled = await self.run_on_error(handlers, scope, exc.error)
             return ev.FAILED, handled, exc.error
         return ev.SUCCEEDED, None, None
 
     async def top_step(self, index: int, node: Node, scope: dict, raw: list) -> None:
         """A top-level step: restored when a resumed run finished it, else run and kept."""
         state = self.resumed
+        if state is None and self.keeper is None:  # nothing to restore or keep (a service's request)
+            self.top = index
+            await self.step(node, scope, None)
+            return
         if state is not None and index < state.done_prefix():
             variables = state.steps[index]["vars"]
             scope.update(variables)
@@ -380,6 +395,9 @@ class _Run:
         if emit is not None:
             emit(ev.StepStarted(self.run_id, time.time(), node.path, node.kind, node.label, item))
         started = time.perf_counter()
+        box: list = []  # the rendered arguments (nodes.rendered_args), for the inspector
+        tries = [1]
+        token = rendered_args.set(box)
         try:
             if node.retry is None and node.timeout is None:
                 value, summary = await node.run(self, scope, item)
@@ -387,7 +405,7 @@ class _Run:
                 value, summary = await with_policies(
                     lambda: node.run(self, scope, item), retry=node.retry, timeout=node.timeout,
                     idempotent=node.idempotent, error_of=_error_of,
-                    on_retry=lambda attempt, error, delay: self.retrying(node, item, attempt, error, delay))
+                    on_retry=lambda attempt, error, delay: self.retrying(node, item, attempt, error, delay, tries))
         except Return as ret:
             if emit is not None:
                 text = summarize(ret.value) if node.kind == "return" else ""
@@ -401,7 +419,8 @@ class _Run:
                 error.setdefault("item", item)
             if emit is not None:
                 emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.FAILED,
-                                     ms(started), "", item, error))
+                                     ms(started), "", item, error, box[-1] if box else None, None,
+                                     tries[0] if tries[0] > 1 else None))
             if node.continues:  # onError = "continue": recorded above, and the flow goes on
                 self.failures += 1
                 self.tolerant = True
@@ -409,12 +428,23 @@ class _Run:
             if isinstance(exc, StepError):
                 raise
             raise StepError(error) from exc
+        finally:
+            rendered_args.reset(token)
         if emit is not None:
+            # Outside a foreach item (or with --trace), the inspector's arguments and result too.
+            detail = item is None or self.trace
+            shown = detail and value is not NOTHING and node.produces and not node.children()
             emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, ms(started),
-                                 summarize(value) if summary is None else summary, item))
+                                 summarize(value) if summary is None else summary, item, None,
+                                 box[-1] if box and detail else None, preview(value) if shown else None,
+                                 tries[0] if tries[0] > 1 else None))
         return value if node.produces else NOTHING
 
-    def retrying(self, node: Node, item: int | None, attempt: int, error: dict, delay: float) -> None:
+    def retrying(self, node: Node, item: int | None, attempt: int, error: dict, delay: float,
+                 tries: list | None = None) -> None:
+        count_retry()
+        if tries is not None:
+            tries[0] = attempt + 1
         if self.emit is not None:
             message = (f"retrying {node.label} (attempt {attempt + 1} of {node.retry.attempts}) in {delay:g} s "
                        f"after: {error.get('message', '')}")

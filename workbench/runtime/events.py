@@ -8,14 +8,16 @@ left out of the dict.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, fields, replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, ClassVar
 
 RUN_STARTED = "run.started"
 STEP_STARTED = "step.started"
 STEP_FINISHED = "step.finished"
 FOREACH_PROGRESS = "foreach.progress"
+ITEM_FINISHED = "item.finished"
 HTTP_EXCHANGE = "http.exchange"
 LOG = "log"
 RUN_FINISHED = "run.finished"
@@ -24,8 +26,19 @@ OK, FAILED, SKIPPED = "ok", "failed", "skipped"  # step statuses
 SUCCEEDED, CANCELLED = "succeeded", "cancelled"  # run statuses (and FAILED)
 
 
+_second: list = [None, ""]  # the last whole second formatted: events come many a second
+
+
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """As datetime's isoformat(timespec="milliseconds") in UTC, with Z (the microseconds rounded
+    as datetime rounds them, then cut), at a fraction of its cost."""
+    second = int(ts // 1)
+    micros = round((ts - second) * 1e6)
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    if second != _second[0]:
+        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
+    return f"{_second[1]}.{micros // 1000:03d}Z"
 
 
 def parse_iso(text: str) -> float:
@@ -109,9 +122,15 @@ class StepFinished(Event):
     summary: str = ""  # a short description of the step's result
     item: int | None = None
     error: dict | None = None  # when failed: message, type, step and maybe status, scimType, detail
+    # For the step inspector: the rendered arguments (a call) and the result (a preview, see
+    # compact.preview) of a step outside a foreach item (inside one: args when it failed, and
+    # both with `--trace`); attempts when its retry policy ran it more than once.
+    args: Any = None
+    result: Any = None
+    attempts: int | None = None
     EVENT: ClassVar[str] = STEP_FINISHED
-    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item", "error"})
-    TEXT: ClassVar[tuple[str, ...]] = ("label", "summary", "error")
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item", "error", "args", "result", "attempts"})
+    TEXT: ClassVar[tuple[str, ...]] = ("label", "summary", "error", "args", "result")
 
 
 @dataclass(slots=True)
@@ -123,6 +142,25 @@ class ForeachProgress(Event):
     item: int | None = None  # set when this loop itself runs inside another loop's item
     EVENT: ClassVar[str] = FOREACH_PROGRESS
     OPTIONAL: ClassVar[frozenset[str]] = frozenset({"item"})
+
+
+@dataclass(slots=True)
+class ItemFinished(Event):
+    """One foreach item has ended. The run history keeps this compact record for every item and
+    the item's full events only when it failed, or with `--trace` (`kept`); see compact.py."""
+
+    step: str  # the foreach's address
+    item: int  # the item's index
+    status: str  # ok or failed
+    duration_ms: float
+    id: str | int | None = None  # the id of the item's result (its last call's or set's value)
+    summary: str | None = None  # else a short description of it
+    error: dict | None = None
+    retries: int | None = None  # step retries spent in this item
+    kept: bool | None = None  # its full events are in the history too
+    EVENT: ClassVar[str] = ITEM_FINISHED
+    OPTIONAL: ClassVar[frozenset[str]] = frozenset({"id", "summary", "error", "retries", "kept"})
+    TEXT: ClassVar[tuple[str, ...]] = ("id", "summary", "error")
 
 
 @dataclass(slots=True)
@@ -163,7 +201,8 @@ class RunFinished(Event):
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
-    cls.EVENT: cls for cls in (RunStarted, StepStarted, StepFinished, ForeachProgress, HttpExchange, Log, RunFinished)
+    cls.EVENT: cls for cls in (RunStarted, StepStarted, StepFinished, ForeachProgress, ItemFinished, HttpExchange,
+                               Log, RunFinished)
 }
 
 

@@ -5,17 +5,20 @@ the run (so a crash keeps what happened, less a moment), but not per line (10,00
 ~0.15 s) and never fsynced (that would cost milliseconds per event). Run ids sort by start time:
 `20261129T160501-123abc` is UTC seconds, then milliseconds and 3 random hex digits.
 
-Only the newest runs are kept: 200, or `WB_HISTORY_LIMIT` from the environment, or `keep=`.
-A run's file is flock()ed while its run goes on: pruning skips it, and a file with no
-`run.finished` and no lock is a run whose process died, shown as failed.
+Only the newest runs are kept: 200, or `WB_HISTORY_LIMIT` from the environment, or `keep=`; and
+at most `WB_HISTORY_MAX_MB` (200) megabytes of them, the oldest going first. A foreach keeps one
+compact record per item (compact.py). A run's file is flock()ed while its run goes on: pruning
+skips it, and a file with no `run.finished` and no lock is a run whose process died, shown as failed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,10 +32,15 @@ SUFFIX = ".jsonl"
 RESUME_SUFFIX = ".resume"  # a run's resume state beside its history (runtime/resume.py), pruned with it
 DEFAULT_KEEP = 200
 LIMIT_ENV = "WB_HISTORY_LIMIT"
+DEFAULT_MAX_MB = 200
+MAX_MB_ENV = "WB_HISTORY_MAX_MB"
 FLUSH_EVERY = 0.2  # seconds
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)  # json.dumps(default=...) builds one per call
+BATCH_PAUSE = 0.02  # seconds the background writer waits after writing what was queued
+# json.dumps(default=...) builds one per call; no spaces after `,` and `:` (a tenth of a line).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":"))
 
 
+@functools.lru_cache(maxsize=64)  # a server asks once per request: path joins cost ~10 µs
 def runs_dir(root: Path | str) -> Path:
     from workbench.project.store import STATE_DIR
 
@@ -56,31 +64,71 @@ def history_limit(env: Mapping[str, str] | None = None) -> int:
     return value if value > 0 else DEFAULT_KEEP
 
 
+def history_max_bytes(env: Mapping[str, str] | None = None) -> int:
+    """The byte budget of a project's history: `WB_HISTORY_MAX_MB` (a positive number), else 200 MB."""
+    raw = (os.environ if env is None else env).get(MAX_MB_ENV, "")
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0
+    return int((value if value > 0 else DEFAULT_MAX_MB) * 1024 * 1024)
+
+
 class HistoryWriter:
     """Appends one run's events to its file. The file is created on the first event."""
 
     def __init__(self, root: Path | str, run_id: str, *, keep: int | None = None, prune: bool = True,
                  background: BackgroundWriter | None = None) -> None:
-        self.root = Path(root)
+        self.root = root if isinstance(root, Path) else Path(root)
         self.prune = prune  # as the file is created (a server prunes once a second instead)
         self.background = background  # a thread that does the file work (a server's many short runs)
-        self.path = runs_dir(root) / f"{run_id}{SUFFIX}"
+        self.name = f"{run_id}{SUFFIX}"
+        self._path: Path | None = None
         self.keep = keep
         self._file = None
         self._flushed_at = 0.0
+        self._pending: list[dict[str, Any]] = []  # with `background`: handed over per run, or every FLUSH_EVERY
+        self._lock = threading.Lock() if background is not None else None  # _pending: the loop's and the writer's
+        self._watched = False
         self.failed: OSError | None = None  # history is best effort: a full disk must not fail the run
 
-    def write(self, event: dict[str, Any]) -> None:
-        if self.background is not None:
-            self.background.queue.put((self, event))
-        else:
-            self.write_now(event)
+    @property
+    def path(self) -> Path:
+        if self._path is None:  # made when first needed: by the writer thread, for a server's runs
+            self._path = runs_dir(self.root) / self.name
+        return self._path
 
-    def write_now(self, event: dict[str, Any] | None) -> None:
+    def write(self, event: dict[str, Any]) -> None:
+        if self.background is None:
+            self.write_now(event)
+            return
+        # One hand-over per short run (by close()), not one per event: a server's runs last a
+        # millisecond. The writer thread takes a longer run's events every FLUSH_EVERY.
+        with self._lock:
+            pending = self._pending
+            pending.append(event)
+            if len(pending) == 1:
+                self._flushed_at = time.monotonic()
+                if not self._watched:
+                    self._watched = True
+                    self.background.watched.add(self)
+
+    def take_stale(self, now: float) -> list[dict[str, Any]] | None:
+        """The events held for FLUSH_EVERY or longer (the writer thread's sweep)."""
+        with self._lock:
+            if self._pending and now - self._flushed_at >= FLUSH_EVERY:
+                pending, self._pending = self._pending, []
+                return pending
+        return None
+
+    def write_now(self, event: dict[str, Any] | list | None) -> None:
         if event is None:
             self.close_now()
             return
         if self.failed is not None:
+            return
+        if isinstance(event, list):
+            self._write_batch(event)
             return
         try:
             if self._file is None:
@@ -104,9 +152,44 @@ class HistoryWriter:
             return None
         return f"run history not written to {self.path.parent}: {self.failed.strerror or self.failed}"
 
+    def _write_batch(self, events: list) -> None:
+        """Events handed over together; a last None closes the file."""
+        closing = bool(events) and events[-1] is None
+        if closing:
+            events = events[:-1]
+        if self._file is not None or not closing or not events or events[-1].get("event") != RUN_FINISHED:
+            for event in events:
+                self.write_now(event)
+            if closing:
+                self.close_now()
+            elif self._file is not None:  # a batch comes every FLUSH_EVERY: on disk by then
+                try:
+                    self._file.flush()
+                except OSError as exc:
+                    self.failed = exc
+            return
+        # A whole run at once: no lock (it is over), no buffered file objects, and the folder
+        # made only when it is missing.
+        data = "".join(_ENCODER.encode(event) + "\n" for event in events).encode()
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:
+            try:
+                fd = os.open(self.path, flags, 0o666)
+            except FileNotFoundError:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, flags, 0o666)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            self.failed = exc
+
     def close(self) -> None:
         if self.background is not None:
-            self.background.queue.put((self, None))
+            with self._lock:
+                final, self._pending = [*self._pending, None], []
+            self.background.queue.put((self, final))
         else:
             self.close_now()
 
@@ -121,44 +204,81 @@ class HistoryWriter:
 
 class BackgroundWriter:
     """Writes the history of many runs in one thread: creating a file costs more than a short
-    run (~0.1 ms on ext4), and the event loop has requests to serve. `stop()` writes what is
-    queued, then returns. A problem shows in `problems` (the run has answered by then)."""
+    run (~0.1 ms on ext4), and the event loop has requests to serve. A short run arrives in one
+    piece (its events, then None for the close) and is written with one open and one write, no
+    lock (it is over); a longer one every FLUSH_EVERY. `stop()` writes what is queued, then
+    returns. A problem shows in `problems` (the run has answered by then)."""
 
     def __init__(self) -> None:
         import queue
-        import threading
 
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.problems: list[str] = []
+        self.watched: set[HistoryWriter] = set()  # runs with events held: swept every FLUSH_EVERY
         self.thread = threading.Thread(target=self._drain, name="wb-history", daemon=True)
         self.thread.start()
 
     def _drain(self) -> None:
+        import queue
+
         while True:
-            writer, event = self.queue.get()
-            if writer is None:
-                return
-            failed = writer.failed
-            writer.write_now(event)
-            if failed is None and writer.problem:
-                self.problems.append(writer.problem)
+            try:
+                writer, events = self.queue.get(timeout=FLUSH_EVERY / 2 if self.watched else None)
+            except queue.Empty:
+                self._sweep()
+                continue
+            # Then what came meanwhile, and a pause: under load the loop's puts find no thread
+            # waiting to wake, and the two threads stop handing the GIL to each other per request.
+            while True:
+                if writer is None:
+                    return
+                self._write(writer, events)
+                try:
+                    writer, events = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+            self._sweep()
+            time.sleep(BATCH_PAUSE)
+
+    def _write(self, writer: HistoryWriter, events: list) -> None:
+        failed = writer.failed
+        writer.write_now(events)
+        if events and events[-1] is None:  # closed
+            self.watched.discard(writer)
+        if failed is None and writer.problem:
+            self.problems.append(writer.problem)
+
+    def _sweep(self) -> None:
+        """A long run's held events, on disk within about FLUSH_EVERY (a crash loses a moment)."""
+        now = time.monotonic()
+        for writer in list(self.watched):
+            stale = writer.take_stale(now)
+            if stale:
+                self._write(writer, stale)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.queue.put((None, None))
         self.thread.join(timeout)
 
 
-def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> list[str]:
-    """Delete the oldest runs beyond `keep` (the file named `exclude`, the current run, stays).
-    Returns the deleted ids."""
+def prune(root: Path | str, keep: int | None = None, *, exclude: str = "", max_bytes: int | None = None) -> list[str]:
+    """Delete the oldest runs beyond `keep`, then the oldest while the history (with the resume
+    states) is over `max_bytes` (default: WB_HISTORY_MAX_MB). The file named `exclude`, the
+    current run, and every running run stay. Returns the deleted ids."""
     keep = history_limit() if keep is None else keep
+    budget = history_max_bytes() if max_bytes is None else max_bytes
     folder = runs_dir(root)
     try:
         names = sorted(n for n in os.listdir(folder) if n.endswith(SUFFIX))
     except FileNotFoundError:
         return []
     deleted = []
-    for name in names[: max(0, len(names) - keep)]:
+    over = max(0, len(names) - keep)
+    sizes = {name: _size(folder / name) + _size(folder / (name[: -len(SUFFIX)] + RESUME_SUFFIX)) for name in names}
+    total = sum(sizes.values())
+    for n, name in enumerate(names):
+        if n >= over and total <= budget:
+            break
         if name == exclude or is_running(folder / name):
             continue
         try:
@@ -166,11 +286,19 @@ def prune(root: Path | str, keep: int | None = None, *, exclude: str = "") -> li
             deleted.append(name[: -len(SUFFIX)])
         except OSError:
             continue
+        total -= sizes[name]
         try:
             (folder / (name[: -len(SUFFIX)] + RESUME_SUFFIX)).unlink()
         except OSError:
             pass  # most runs keep none
     return deleted
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 @dataclass

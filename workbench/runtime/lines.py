@@ -43,9 +43,13 @@ class EventLines:
     LEVELS = {"debug": "2", "info": "0", "warning": "33", "error": "31"}
     RUN_MARKS = {"succeeded": ("✓", "32"), "failed": ("✗", "31"), "cancelled": ("■", "33")}
 
-    def __init__(self, *, verbose: bool = False, duration: Callable[[Any], str] = format_duration) -> None:
+    def __init__(self, *, verbose: bool = False, duration: Callable[[Any], str] = format_duration,
+                 items: bool = False) -> None:
         self.verbose = verbose  # include the HTTP exchanges
         self.duration = duration  # the app masks durations in snapshot tests
+        # A replay of the history: a line for each item kept only as its compact record (a live
+        # stream has the item's own step lines instead).
+        self.items = items
 
     def paint(self, text: str, code: str) -> str:
         return text
@@ -67,7 +71,22 @@ class EventLines:
             return self.paint(self.http_line(d), "2")
         if kind == "run.finished":
             return self.run_line(d)
+        if kind == "item.finished" and self.items and not d.get("kept"):
+            return self.item_line(d)
         return None  # step.started and foreach.progress: the step line comes when it finishes
+
+    def item_line(self, d: dict[str, Any]) -> str:
+        """`    ✓ 1 [12] → id 2b45…  44 ms`: one item of a foreach, from its compact record."""
+        status = d.get("status")
+        mark, code = self.MARKS.get(status, ("?", "0"))
+        text = f"{indent(str(d.get('step')) + '.steps.0')}{self.paint(mark, code)} {d.get('step')} [{d.get('item')}]"
+        if d.get("error"):
+            text += self.paint(f" — {describe_error(d['error'], with_step=False)}", "31")
+        elif d.get("id") is not None:
+            text += f" → id {d['id']}"
+        elif d.get("summary"):
+            text += f" → {d['summary']}"
+        return text + self.paint(f"  {self.duration(d.get('durationMs'))}", "2")
 
     def http_line(self, d: dict[str, Any]) -> str:
         status = d.get("status") if d.get("status") is not None else "no response"

@@ -17,6 +17,7 @@ from workbench.project.expressions import parse_expression, parse_template
 from workbench.project.policy import parse_duration
 from workbench.project.model import CallStep, FailStep, ForeachStep, IfStep, LogStep, ReturnStep, SetStep, SyncStep
 from workbench.runtime import events as ev
+from workbench.runtime.compact import begin_item, end_item, release_item
 
 if TYPE_CHECKING:
     from workbench.runtime.engine import _Run
@@ -25,6 +26,8 @@ NOTHING = object()  # "this step produced no value"
 PROGRESS_INTERVAL = 0.1  # seconds between foreach.progress events of one loop
 MAX_RESULT_LINES = 50  # lines a result may add to the run output (the result keeps them all)
 current_step: contextvars.ContextVar[tuple[str, int | None] | None] = contextvars.ContextVar("wb_step", default=None)
+# The arguments a call step rendered (the engine sets a fresh list per step): the inspector's.
+rendered_args: contextvars.ContextVar[list | None] = contextvars.ContextVar("wb_args", default=None)
 
 
 class StepError(Exception):
@@ -165,6 +168,9 @@ class _Call(Node):
             return NOTHING, "not run: a plan sends no write"
         conn = run.connection(self.connection)
         args = self.args(scope)
+        box = rendered_args.get()
+        if box is not None:
+            box.append(args)
         if self.kind == "sync":  # `workbench run --plan` / `--force` reach the sync steps
             args["planOnly"] = run.plan or args.get("planOnly", False)
             args["force"] = run.force or args.get("force", False)
@@ -256,7 +262,6 @@ class _Foreach(Node):
         self.dynamic = isinstance(step.concurrency, str)  # an expression: rendered and checked per run
         self.result = step.result
         self.collect = step.errors == "collect"
-        self.restored: dict[int, Any] = {}
         self.steps = compile_steps(step.steps, project, f"{path}.steps.")
 
     def default_label(self, step) -> str:
@@ -284,7 +289,6 @@ class _Foreach(Node):
         collect = self.collect
         results = [None] * len(items) if (self.result or collect) else None
         failed: list[dict[str, Any]] | None = [] if collect else None
-        self.restored = run.restored_items(self.path)  # items a resumed run finished: not run again
         try:
             if concurrency == 1 or len(items) <= 1:
                 for index, value in enumerate(items):
@@ -308,21 +312,26 @@ class _Foreach(Node):
     async def one(self, run, scope, index: int, value: Any, progress: _Progress,
                   failed: list[dict[str, Any]] | None = None) -> Any:
         """One item. With `failed` (errors = "collect"), its failure is kept there, not raised."""
-        if index in self.restored:
+        restored = run.restored_items(self.path)  # items a resumed run finished: not run again
+        if index in restored:
             progress.count(failed=False)
-            run.keep_item(self.path, index, self.restored[index])
-            return self.restored[index]
+            run.keep_item(self.path, index, restored[index])
+            return restored[index]
+        held, started = begin_item(run), time.perf_counter()  # the history keeps one record per item
         try:
             last = await run.run_steps(self.steps, {**scope, self.name: value}, index)
         except StepError as exc:
+            end_item(run, held, self.path, index, started, error=exc.error)
             progress.count(failed=True)
             if failed is None:
                 raise
             failed.append({"index": index, "item": value, "error": exc.error})
             return NOTHING
         except BaseException:
+            release_item(run, held)
             progress.count(failed=False)
             raise
+        end_item(run, held, self.path, index, started, None if last is NOTHING else last)
         progress.count(failed=False)
         run.keep_item(self.path, index, last)
         return last
@@ -435,3 +444,10 @@ def compile_steps(steps: list, project, prefix: str = "") -> list[Node]:
         else:  # pragma: no cover - the model has no other kinds
             raise TypeError(f"unknown step {step!r}")
     return nodes
+
+
+def compile_entry(project, name: str) -> tuple[list[Node], list[Node]]:
+    """An entry point's steps and Error Handler, compiled once for many runs (a service's
+    requests). Nodes keep no run state: the run and the scope are passed to `run`."""
+    entry = project.entrypoints[name]
+    return compile_steps(entry.steps, project), compile_steps(entry.onError, project, "onError.")

@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl
 
 from workbench.runtime import events as ev
 from workbench.runtime.engine import Engine, PreflightError, RunResult
+from workbench.runtime.nodes import compile_entry
 
 SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie")  # masked in events and history
 _JSON = json.JSONEncoder(ensure_ascii=False, default=str)
@@ -60,6 +61,7 @@ class Route:
     auth: Any  # project.service BearerAuth | HmacAuth | NoAuth
     secret: str = ""  # the bearer token or hmac secret, resolved
     masked: bool = False  # the secret is a secret configurable's value: the run masks it already
+    compiled: tuple | None = None  # (steps, onError) nodes, compiled once per version, not per request
 
 
 @dataclass(slots=True)
@@ -102,7 +104,8 @@ class ServiceVersion:
         for name, entry in store.project.entrypoints.items():
             if entry.kind != "service":
                 continue
-            route = Route(name, (entry.method or "POST").upper(), entry.path, compile_path(entry.path), entry.auth)
+            route = Route(name, (entry.method or "POST").upper(), entry.path, compile_path(entry.path), entry.auth,
+                          compiled=compile_entry(store.project, name))
             key = {"bearer": "token", "hmac": "secret"}.get(entry.auth.type)
             if key:
                 try:
@@ -237,7 +240,7 @@ class Services:
         try:
             result = await engine.run(route.entry, self.sink_for(route.entry), scope=scope, secrets=tuple(secrets),
                                       checked=True, trigger={"method": request.method, "path": request.path},
-                                      config=version.config)
+                                      config=version.config, compiled=route.compiled)
         except PreflightError as exc:  # the project changed under this version
             return error_response(503, f"the service cannot run: {exc}")
         response = response_of(result)

@@ -7,9 +7,6 @@ Order per request, cheapest refusal first: route (404, 405) and bearer (401), a 
 from __future__ import annotations
 
 from starlette.applications import Starlette
-from starlette.requests import ClientDisconnect
-from starlette.requests import Request as HttpRequest
-from starlette.responses import Response as HttpResponse
 from starlette.routing import Route
 
 from workbench.runtime.service import Request, Response, Services, error_response
@@ -23,43 +20,68 @@ class _TooLarge(Exception):
 
 
 def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
-    async def endpoint(request: HttpRequest) -> HttpResponse:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
-        path = request.scope["path"]
-        match = services.route(request.method, path, headers)
+    # A plain ASGI endpoint, not a Request/Response function: those objects cost more per
+    # request than the rest of Starlette's routing, and the route needs neither.
+    async def endpoint(scope, receive, send) -> None:
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        method, path = scope["method"], scope["path"]
+        match = services.route(method, path, headers)
         if isinstance(match, Response):
-            return _send(match)
+            return await _send(send, match)
         if not services.acquire():
-            return _send(error_response(503, f"busy: {services.max_concurrency} requests in flight",
-                                        {"retry-after": RETRY_AFTER}))
+            return await _send(send, error_response(503, f"busy: {services.max_concurrency} requests in flight",
+                                                    {"retry-after": RETRY_AFTER}))
         try:
             try:
-                body = await _read(request, headers, max_body)
+                body = await _read(receive, headers, max_body)
             except _TooLarge:
-                return _send(error_response(413, f"the body is larger than {max_body:,} bytes"))
-            except ClientDisconnect:
-                return HttpResponse(status_code=400)
-            query = request.scope.get("query_string", b"").decode("latin-1")
-            return _send(await services.respond(match, Request(request.method, path, query, headers, body)))
+                return await _send(send, error_response(413, f"the body is larger than {max_body:,} bytes"))
+            except _Disconnected:
+                return await _send(send, Response(400))
+            query = scope.get("query_string", b"").decode("latin-1")
+            await _send(send, await services.respond(match, Request(method, path, query, headers, body)))
         finally:
             services.release()
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=methods)])
+    return Starlette(routes=[Route("/{path:path}", _Asgi(endpoint), methods=methods)])
 
 
-async def _read(request: HttpRequest, headers: dict[str, str], limit: int) -> bytes:
+class _Asgi:
+    """Starlette calls a route's endpoint as an ASGI app when it is not a function."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read(receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge  # refused before reading a byte
     chunks, size = [], 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise _TooLarge
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def _send(response: Response) -> HttpResponse:
-    return HttpResponse(response.body, status_code=response.status, headers=response.headers)
+async def _send(send, response: Response) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    if response.status >= 200 and response.status not in (204, 304):
+        headers.append((b"content-length", str(len(response.body)).encode()))
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})

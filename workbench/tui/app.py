@@ -30,6 +30,7 @@ from workbench.project.session import ProjectSession
 from workbench.runtime.controller import RunController
 from workbench.tui.errors import guarded
 from workbench.tui.issues import Issues, locate
+from workbench.tui.mapper_actions import MapperActions
 from workbench.tui.messages import ItemChosen, ProblemChosen
 from workbench.tui.project_io import ProjectIO
 from workbench.tui.run_actions import RunActions
@@ -54,7 +55,7 @@ def _workbench_commands():
     return WorkbenchCommands
 
 
-class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
+class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "Workbench"
     COMMANDS = App.COMMANDS | {_workbench_commands}
@@ -69,6 +70,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         Binding("r,f5", "run_entry", "Run", id="run-entry"),
         Binding("R", "resume_run", "Resume", id="resume-run", show=False),  # a failed or cancelled run
         Binding("P", "plan_run", "Plan", id="plan-run", show=False),  # sync steps plan only: the Plan screen
+        Binding("t", "try_it", "Try it", id="try-it"),  # a service: send it a request (screens/try_it.py)
         Binding("escape,ctrl+c", "cancel_run", "Cancel", id="cancel-run", priority=True),  # while a run goes
         Binding("h", "run_history", "History", id="run-history", show=False),
         Binding("e", "toggle_http", "HTTP", id="toggle-http", show=False),
@@ -81,7 +83,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     # stop runs, or leave the form (ctrl+q still quits, and asks about unsaved changes).
     FORM_BLOCKED = frozenset({"add_connection", "add_entry", "open_configurations", "check", "run_entry", "resume_run",
                               "plan_run", "run_history", "toggle_http", "toggle_output", "toggle_problems", "reload",
-                              "request_quit", "add_step", "delete_item"})
+                              "request_quit", "add_step", "delete_item", "try_it"})
 
     def __init__(self, root: Path | str = ".", *, env: Mapping[str, str] | None = None,
                  shown_path: str | None = None, poll_seconds: float = POLL_SECONDS,
@@ -269,6 +271,8 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
         elif section == "configurables":
             self._show_config(name, focus)
             switcher.current = "config-view"
+        elif section == "datamappers" and name in self.project_view.datamappers and focus:
+            self.open_mapper(name)  # mapper_actions.py: its editor
         elif section == "connections" and name == "<new>":
             switcher.current = "connection-view"
         else:
@@ -281,7 +285,8 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, App[int]):
     def on_item_chosen(self, message: ItemChosen) -> None:
         if message.action == "add":
             action = {"connections": self.action_add_connection, "entrypoints": self.action_add_entry,
-                      "configurables": self.action_new_configurable}[message.section]
+                      "configurables": self.action_new_configurable,
+                      "datamappers": self.action_add_mapper}[message.section]
             action()
         elif message.focus:
             self._cancel_browse()

@@ -9,7 +9,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 APP_COMMANDS = (
     ("Add connection", "add_connection", "Open the connector palette and create a connection"),
-    ("Add entry point", "add_entry", "Create an automation (optionally on a cron schedule)"),
+    ("Add entry point", "add_entry", "Create an automation (optionally on a cron schedule) or an HTTP service"),
     ("Add step", "add_step", "Insert a step in the selected automation"),
     ("Open configurations", "open_configurations", "Values of the configurables and where they come from"),
     ("Check project", "check", "Run the diagnostics of `workbench check`"),

@@ -61,6 +61,14 @@ class EditStepRequested(Message):
 
 
 @dataclass
+class InspectStepRequested(Message):
+    """Open the step inspector of a step that ran (screens/step_inspector.py)."""
+
+    entry: str
+    address: str
+
+
+@dataclass
 class MoveStepRequested(Message):
     entry: str
     address: str

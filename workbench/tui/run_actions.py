@@ -160,7 +160,24 @@ class RunActions:
         self.run_controller.cancel(session)
         self.notify(f"cancelling {session.entry}…", title="Run", timeout=3)
 
+    def selected_service(self) -> str:
+        """The selected entry point when it is a service, else ""."""
+        entry = self.selected_entry()  # type: ignore[attr-defined]
+        data = self.project_view.entrypoints.get(entry) if entry else None  # type: ignore[attr-defined]
+        return entry if isinstance(data, dict) and data.get("kind") == "service" else ""
+
+    @guarded
+    def action_try_it(self) -> None:
+        """Try it: the selected service, served in-process while the panel is open."""
+        from workbench.tui.screens.try_it import TryItScreen
+
+        entry = self.selected_service()
+        if entry:
+            self.push_screen(TryItScreen(entry, self.project_view.entrypoints[entry]))  # type: ignore[attr-defined]
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "try_it" and not self.selected_service():
+            return False  # shown for a service only
         if action == "cancel_run":
             # Only while a run goes, and not over a dialog or in a text field: there escape and
             # ctrl+c keep their usual meaning.
@@ -212,6 +229,31 @@ class RunActions:
         self.output.write([(f"── replay of run {self.run_format.clean(message.run_id)} ──", False)])
         self.run_feed.push_all(session, message.events)
         self._start_draining()
+
+    # -- the step inspector ------------------------------------------------------------------------
+    @guarded
+    def on_inspect_step_requested(self, message: Any) -> None:
+        """What a step did in the entry's latest run or replay; `e` in there edits the step."""
+        from workbench.tui.messages import EditStepRequested
+        from workbench.tui.screens.step_inspector import StepInspectorScreen
+
+        entry, address = message.entry, message.address
+        session = self.runs.get(entry)
+        if session is None or session.inspector.step(address) is None:
+            self.notify("this step has not run: r runs the automation, h replays a past run", title="Inspector",
+                        severity="warning", timeout=4)
+            return
+        view = self.project_view
+
+        def var_of(at: str) -> str:  # the variable a step's result is in: its `${...}` paths start there
+            step = view.step_at(entry, at) or {}
+            return str(step.get("result") or step.get("set") or "")
+
+        def then(choice: str | None) -> None:
+            if choice == "edit":
+                self.post_message(EditStepRequested(entry, address))
+        self.push_screen(StepInspectorScreen(session.inspector, address, var_of=var_of,
+                                             duration=self.run_format.duration), then)
 
     # -- the output: batches on a timer ------------------------------------------------------------
     def _show_output(self) -> None:

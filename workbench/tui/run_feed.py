@@ -79,7 +79,10 @@ class RunFeed:
         from workbench.runtime.lines import EventLines
 
         self.lines = EventLines(verbose=True, duration=self.format.duration)
+        # A replay: a line for each foreach item the history kept as its compact record only.
+        self.replay_lines = EventLines(verbose=True, duration=self.format.duration, items=True)
         self._second, self._stamp = -1, ""  # the last second's stamp: one strftime per second
+        self._ts = time.time()  # the last timestamp seen: compact item records have none
 
     def sink(self, session: Any) -> Callable[[Any], None]:
         """The engine's sink for one session (called on the engine's thread)."""
@@ -91,13 +94,13 @@ class RunFeed:
 
             data = event
             try:
-                ts = parse_iso(data["ts"])
+                ts = self._ts = parse_iso(data["ts"])
             except (KeyError, TypeError, ValueError):
-                ts = time.time()
+                ts = self._ts
         else:
             data, ts = event_data(event), event.ts
         try:
-            lines = self.render(data, ts, getattr(session, "prefix", ""))
+            lines = self.render(data, ts, getattr(session, "prefix", ""), replay=isinstance(event, dict))
         except Exception as error:  # noqa: BLE001 - the sink must never break the run
             lines = (f"{data.get('event')}: cannot show it ({type(error).__name__}: {error})",)
         self.items.append(FeedItem(session, data, lines, data.get("event") == "http.exchange"))
@@ -106,8 +109,8 @@ class RunFeed:
         for event in events:
             self.push(session, event)
 
-    def render(self, data: dict[str, Any], ts: float, prefix: str = "") -> tuple[str, ...]:
-        text = self.lines.format(data)
+    def render(self, data: dict[str, Any], ts: float, prefix: str = "", replay: bool = False) -> tuple[str, ...]:
+        text = (self.replay_lines if replay else self.lines).format(data)
         if text is None:
             return ()
         fmt = self.format

@@ -32,13 +32,19 @@ class StepActions:
 
     @guarded
     def action_add_entry(self) -> None:
+        """The automation form; its Kind (or ctrl+n) switches to the service form."""
         from workbench.tui.screens.entrypoint_form import EntryPointScreen
+        from workbench.tui.screens.service_form import ServiceScreen
 
-        def created(name: str | None) -> None:
-            if name:
+        def created(name: str | tuple | None) -> None:
+            if isinstance(name, tuple):  # ("service", the name typed so far)
+                self.push_screen(ServiceScreen(taken, set(self.project_view.configurables), suggestion=name[1]),
+                                 created)
+            elif name:
                 self.show_item("entrypoints", name, focus=True)
 
-        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints)), created)
+        taken = set(self.project_view.entrypoints)
+        self.push_screen(EntryPointScreen(taken), created)
 
     @guarded
     def action_add_step(self) -> None:
@@ -99,6 +105,9 @@ class StepActions:
         focus = field_of(self.issues.for_step(entry, address), entry, address) if step is not None else None
         screen = StepFormScreen(entry, address, kind, call=choice[1] if kind == "call" else "", op=op, step=step,
                                 configurables=tuple(self.project_view.configurables), focus_path=focus)
+        from workbench.tui.expression_paths import request_paths
+
+        screen.expression_paths = request_paths(self.project_view.entrypoints.get(entry) or {})  # a service's ${request...}
 
         def saved(new_address: str | None) -> None:
             if new_address:
@@ -143,8 +152,13 @@ class StepActions:
             if name:
                 self.show_item("entrypoints", name, focus=True)
 
-        self.push_screen(EntryPointScreen(set(self.project_view.entrypoints), entry, self.project_view.entrypoints.get(entry)),
-                         saved)
+        taken, data = set(self.project_view.entrypoints), self.project_view.entrypoints.get(entry) or {}
+        if data.get("kind") == "service":
+            from workbench.tui.screens.service_form import ServiceScreen
+
+            self.push_screen(ServiceScreen(taken, set(self.project_view.configurables), entry, data), saved)
+            return
+        self.push_screen(EntryPointScreen(taken, entry, data), saved)
 
     @guarded
     def on_item_delete_requested(self, message: ItemDeleteRequested) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from workbench.connectors.auth import AuthConfig, NoAuthConfig
-from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec, http_url
+from workbench.connectors.base import ConnectorSpec, HeaderMap, OperationSpec, TypeSpec, http_url
 
 __all__ = ["SPEC", "ScimConnectionConfig", "RetryConfig"]
 
@@ -216,6 +216,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             result=kind,
             idempotent=False,
             checks=_PAYLOAD_CHECKS,
+            payload_type=kind,
         ),
         OperationSpec(
             f"ensure{kind}",
@@ -226,6 +227,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             EnsureUserParams if kind == "User" else EnsureGroupParams,
             result="EnsureResult",
             checks=_PAYLOAD_CHECKS,
+            payload_type=kind,
         ),
         OperationSpec(f"get{kind}", f"Get {kind}", f"GET /{plural}/<id>. Returns the {lower}.", GetParams, result=kind,
                       reads_only=True),
@@ -253,6 +255,7 @@ def _resource_ops(kind: str, plural: str, key: str) -> dict[str, OperationSpec]:
             ReplaceParams,
             result=kind,
             checks=_PAYLOAD_CHECKS,
+            payload_type=kind,
         ),
         OperationSpec(
             f"patch{kind}",
@@ -289,6 +292,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         idempotent=False,
         checks=_PAYLOAD_CHECKS,
         result_lines="workbench.connectors.scim.sync:plan_lines",
+        payload_type="User",
     ),
     "syncGroups": OperationSpec(
         "syncGroups",
@@ -300,6 +304,7 @@ _OPERATIONS: dict[str, OperationSpec] = {
         idempotent=False,
         checks=_PAYLOAD_CHECKS,
         result_lines="workbench.connectors.scim.sync:plan_lines",
+        payload_type="Group",
     ),
     "bulk": OperationSpec(
         "bulk",
@@ -344,4 +349,9 @@ SPEC = ConnectorSpec(
     implementation="workbench.connectors.scim.client:ScimConnection",
     keywords=("scim", "identity", "provisioning", "users", "groups", "idp", "iam", "rfc7644"),
     icon="👤",
+    types={name: TypeSpec(name, description, "workbench.connectors.scim.types:attributes",
+                          "workbench.connectors.scim.types:type_errors")
+           for name, description in (("User", "A SCIM 2.0 User (RFC 7643 §4.1), with the enterprise extension"),
+                                     ("Group", "A SCIM 2.0 Group (RFC 7643 §4.2)"),
+                                     ("EnterpriseUser", "The enterprise User extension (RFC 7643 §4.3)"))},
 )

@@ -1,6 +1,7 @@
 """Add (or edit) an Automation: name, optional cron schedule (checked with croniter), timezone,
 description. A new automation gets a default name (automation, automation2, ...) and an Error
-Handler that logs the error, so it is created with no typing."""
+Handler that logs the error, so it is created with no typing. Its Kind (ctrl+n) turns the form
+into Add Entry Point → Service (service_form.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import Input
+from textual.binding import Binding
+from textual.widgets import Input, Select
 
 from workbench.tui.errors import guarded
 from workbench.tui.screens.configurable_form import NAME_RE, unique
@@ -42,6 +44,7 @@ def timezone_problem(timezone: str) -> str:
 
 class EntryPointScreen(FormScreen):
     SAVE_LABEL = "Create"
+    BINDINGS = [Binding("ctrl+n", "as_service", "Service", id="entry-as-service")]
 
     def __init__(self, taken: set[str], name: str | None = None, entry: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -57,6 +60,7 @@ class EntryPointScreen(FormScreen):
     def form_fields(self) -> ComposeResult:
         entry = self.entry
         name = self.original or unique("automation", self.taken)  # created with no typing
+        self.default_name = name
         yield labelled("Name", Input(name, id="ep-name", compact=True, placeholder="e.g. provisionUser"),
                        required=True)
         yield labelled("Schedule", Input(str(entry.get("schedule") or ""), id="ep-schedule", compact=True,
@@ -64,6 +68,20 @@ class EntryPointScreen(FormScreen):
         yield labelled("Timezone", Input(str(entry.get("timezone") or ""), id="ep-timezone", compact=True,
                                          placeholder="UTC"), "optional")
         yield labelled("Description", Input(str(entry.get("description") or ""), id="ep-description", compact=True))
+        if not self.original:  # last, so Tab from the name reaches the schedule first
+            yield labelled("Kind", Select([("Automation", "automation"), ("Service: runs per HTTP request", "service")],
+                                          value="automation", allow_blank=False, compact=True, id="ep-kind"),
+                           "ctrl+n: a service")
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id == "ep-kind" and event.value == "service":
+            self.action_as_service()
+
+    def action_as_service(self) -> None:
+        """Add a service instead: the service form, with the name typed so far."""
+        if not self.original:
+            typed = self.query_one("#ep-name", Input).value.strip()
+            self.dismiss(("service", "" if typed == self.default_name else typed))  # "": the service's own default
 
     def on_input_changed(self, event: Input.Changed) -> None:
         value = event.value.strip()

@@ -85,6 +85,9 @@ class StepFormScreen(FormScreen):
             result = step.get("result") if not self.is_new else suggest_result(operation)
             yield FieldRow(RESULT, "result", result, title="Result", bindable=False)
             if self.op is not None:
+                from workbench.tui.screens.use_mapper import mapper_choice
+
+                yield from mapper_choice(self)  # "use a data mapper", when some fit the payload
                 yield SchemaFields(fields_of(self.op.params), step.get("args") or {}, path="args",
                                    configurables=self.configurables, mapping_editor=True, classes="params")
             else:
@@ -116,6 +119,13 @@ class StepFormScreen(FormScreen):
         rows = [row for row in best.rows() if row.pair[0] and (rest == row.pair[0] or rest.startswith(row.pair[0] + "."))]
         target = rows[0].query(".payload-value").first() if rows and best.mode == "fields" else None
         (target or best.query("Input, TextArea").first()).focus()
+
+    async def on_select_changed(self, event) -> None:
+        if getattr(event.select, "id", "") == "use-mapper" and event.value is not event.select.NULL:
+            from workbench.tui.screens.use_mapper import use_mapper
+
+            event.stop()
+            await use_mapper(self, str(event.value))
 
     # -- the Validator's verdict, as you type ---------------------------------------------------
     def on_fields_edited(self, event: FieldsEdited) -> None:

@@ -22,6 +22,7 @@ from workbench.tui.messages import (
     EditEntryRequested,
     EditStepRequested,
     InsertStepRequested,
+    InspectStepRequested,
     MoveStepRequested,
 )
 from workbench.tui.widgets.step_card import FlowNode, Heading, InsertPoint, StartNode, StepCard
@@ -47,6 +48,7 @@ class FlowView(VerticalScroll, can_focus=False):
         Binding("up", "move_focus(-1)", "Previous", show=False, id="flow-previous"),
         Binding("down", "move_focus(1)", "Next", show=False, id="flow-next"),
         Binding("enter", "open", "Open", id="flow-open"),
+        Binding("v", "inspect", "Inspect", show=False, id="inspect-step"),  # what a step did in the run
         Binding("i,plus,insert", "insert", "Insert", id="insert-step"),
         Binding("shift+up,K", "move_step(-1)", "Up", id="move-step-up"),
         Binding("shift+down,J", "move_step(1)", "Down", id="move-step-down"),
@@ -305,6 +307,8 @@ class FlowView(VerticalScroll, can_focus=False):
     def open_node(self, node: FlowNode) -> None:
         if node.role == "insert":
             self.post_message(InsertStepRequested(self.entry, node.address))
+        elif node.role == "step" and self.statuses.get(node.address, ("pending",))[0] != "pending":
+            self.post_message(InspectStepRequested(self.entry, node.address))  # it ran: what it did
         elif node.role == "step":
             self.post_message(EditStepRequested(self.entry, node.address))
         elif node.role == "start":
@@ -313,6 +317,11 @@ class FlowView(VerticalScroll, can_focus=False):
     def action_open(self) -> None:
         if self.current is not None:
             self.open_node(self.current)
+
+    def action_inspect(self) -> None:
+        current = self.current
+        if current is not None and current.role == "step":
+            self.post_message(InspectStepRequested(self.entry, current.address))
 
     def action_insert(self) -> None:
         self.post_message(InsertStepRequested(self.entry, self.insert_address()))

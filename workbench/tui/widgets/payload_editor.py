@@ -60,10 +60,12 @@ class PayloadRow(Horizontal):
         self.configurables = configurables
 
     def compose(self) -> ComposeResult:
+        from workbench.tui.expression_paths import suggestions
+
         yield Input(self.key, placeholder="key", compact=True, classes="payload-key")
-        suggester = SuggestFromList([f"${{config.{n}}}" for n in self.configurables], case_sensitive=False)
+        offered = suggestions(self, self.configurables)  # ${config.X}, a service's ${request...}
         yield Input(self.value, placeholder="value", compact=True, classes="payload-value",
-                    suggester=suggester if self.configurables else None)
+                    suggester=SuggestFromList(offered, case_sensitive=False) if offered else None)
         remove = Button("✕", compact=True, classes="remove-row", tooltip="Remove this field")
         remove.can_focus = False
         yield remove

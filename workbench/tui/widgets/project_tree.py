@@ -1,4 +1,4 @@
-"""The project tree: Connections, Entry Points and Configurations, with counts and marks."""
+"""The project tree: Connections, Entry Points, Data Mappers and Configurations, with counts and marks."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ NodeRef = tuple[str, str, str]  # (section, name, action)
 SECTIONS = (
     ("connections", "Connections", "+ Add connection"),
     ("entrypoints", "Entry Points", "+ Add entry point"),
+    ("datamappers", "Data Mappers", "+ Add data mapper"),
     ("configurables", "Configurations", "+ Add configurable"),
 )
 STYLES = {"error": "bold red", "warning": "yellow"}
@@ -93,7 +94,13 @@ class ProjectTree(Tree[NodeRef]):
         elif section == "entrypoints":
             for name, entry in view.entrypoints.items():
                 clock = (" ◷", "cyan") if entry.get("schedule") else ""
+                if entry.get("kind") == "service":  # its route: POST /hires
+                    clock = (f" {str(entry.get('method') or 'POST').upper()} {entry.get('path') or '?'}", "dim")
                 yield name, Text.assemble(name, clock, _mark(issues.for_item(section, name)))
+        elif section == "datamappers":
+            for name, mapper in view.datamappers.items():
+                yield name, Text.assemble(name, (f" → {mapper.get('output', '?')}", "dim"),
+                                          _mark(issues.for_item(section, name)))
         else:
             for row in view.config_rows():
                 diagnostics = issues.for_item(section, row.name)

@@ -64,7 +64,9 @@ class FieldRow(Vertical):
                              or value is Select.NULL, compact=True, classes="field-input")
             else:
                 text = to_text(self.spec, self.initial)
-                suggestions = [f"${{config.{name}}}" for name in self.configurables]
+                from workbench.tui.expression_paths import suggestions as offered
+
+                suggestions = offered(self, self.configurables)  # ${config.X}, a service's ${request...}
                 if self.spec.kind == "boolean":
                     suggestions += ["true", "false"]
                 yield Input(text, placeholder=placeholder(self.spec), compact=True, classes="field-input",
@@ -266,7 +268,8 @@ class SchemaFields(Vertical):
                 yield ModelGroup(spec, path, value, **self.options)
             elif spec.kind == "union" and spec.variants:
                 yield UnionGroup(spec, path, value, **self.options)
-            elif spec.kind == "mapping" and self.options["mapping_editor"]:
+            elif spec.kind == "mapping" and self.options["mapping_editor"] and not isinstance(value, str):
+                # (an expression such as ${hireToUser(hire)} stays one line of text)
                 from workbench.tui.widgets.payload_editor import PayloadEditor
 
                 yield PayloadEditor(spec, path, value, configurables=self.options["configurables"])

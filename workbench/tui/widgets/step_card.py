@@ -62,7 +62,12 @@ class StartNode(FlowNode):
         super().__init__("start", classes="flow-start")
         schedule = entry.get("schedule")
         parts: list[Any] = [("▶ Start", "bold")]
-        if schedule:
+        if entry.get("kind") == "service":  # a Request node: what the caller sends, and how it proves who it is
+            auth = entry.get("auth")
+            kind = auth.get("type", "?") if isinstance(auth, dict) else "no auth set"
+            parts = [("▶ Request", "bold"), f"  {str(entry.get('method') or 'POST').upper()} {entry.get('path') or '?'}",
+                     ("  auth ", "dim"), (str(kind), "magenta")]
+        elif schedule:
             parts += [("  ◷ ", "cyan"), (str(schedule), "cyan"), (f" {entry.get('timezone', 'UTC')}", "dim")]
         else:
             parts.append(("  on demand", "dim"))

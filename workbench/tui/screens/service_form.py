@@ -1,0 +1,120 @@
+"""Add Entry Point → Service (the automation form's Kind, or ctrl+n, switches to it), and
+editing a service: name, method, path, caller auth, description. A bearer or hmac service's token or secret is a secret
+configurable, declared with the service when it is new (its value is set in Configurations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Input, Select
+
+from workbench.project.service import METHODS, path_problems
+from workbench.tui.errors import guarded
+from workbench.tui.screens.configurable_form import NAME_RE, unique
+from workbench.tui.screens.entrypoint_form import DEFAULT_ERROR_STEP
+from workbench.tui.screens.form_base import FormScreen, labelled, show_hint
+
+AUTHS = (("bearer: Authorization: Bearer <token>", "bearer"), ("hmac: a signature of the body", "hmac"),
+         ("none: anyone who reaches the port", "none"))
+
+
+class ServiceScreen(FormScreen):
+    SAVE_LABEL = "Create"
+
+    def __init__(self, taken: set[str], configurables: set[str], name: str | None = None,
+                 entry: dict[str, Any] | None = None, suggestion: str = "") -> None:
+        super().__init__()
+        self.taken, self.configurables = taken, configurables
+        self.suggestion = suggestion  # the name typed in the automation form before switching
+        self.original = name
+        self.entry = entry or {}
+        if name:
+            self.SAVE_LABEL = "Save"
+
+    def title_text(self) -> Text:
+        return Text("Service " + self.original if self.original else "Add Entry Point → Service", style="bold")
+
+    def form_fields(self) -> ComposeResult:
+        entry = self.entry
+        name = self.original or self.suggestion or unique("service", self.taken)
+        auth = entry.get("auth") if isinstance(entry.get("auth"), dict) else {}
+        method = str(entry.get("method") or "POST").upper()
+        yield labelled("Name", Input(name, id="svc-name", compact=True, placeholder="e.g. newHire"), required=True)
+        yield labelled("Method", Select([(m, m) for m in METHODS], value=method if method in METHODS else "POST",
+                                        allow_blank=False, compact=True, id="svc-method"))
+        yield labelled("Path", Input(str(entry.get("path") or f"/{name}"), id="svc-path", compact=True,
+                                     placeholder="/hires, or /hires/{id}"), required=True)
+        yield labelled("Auth", Select([(label, value) for label, value in AUTHS], value=auth.get("type", "bearer"),
+                                      allow_blank=False, compact=True, id="svc-auth"))
+        yield labelled("Secret configurable", Input(self._secret_name(auth), id="svc-secret", compact=True),
+                       "holds the token or hmac secret")
+        yield labelled("Description", Input(str(entry.get("description") or ""), id="svc-description", compact=True))
+
+    @staticmethod
+    def _secret_name(auth: dict[str, Any]) -> str:
+        value = str(auth.get("token") or auth.get("secret") or "")
+        if value.startswith("${config.") and value.endswith("}"):
+            return value[len("${config."):-1]
+        return value or "hookToken"
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        problem = self.problem(event.input.id or "", event.value.strip())
+        show_hint(event.input, problem)
+
+    def problem(self, field: str, value: str) -> str:
+        if field == "svc-name":
+            if not value:
+                return "a name is required"
+            if not NAME_RE.match(value):
+                return "use letters, digits and _, not starting with a digit"
+            if value != self.original and value in self.taken:
+                return f"an entry point named {value} already exists"
+        elif field == "svc-path":
+            return next(iter(path_problems(value)), "") if value else "a path is required, such as /hires"
+        elif field == "svc-secret" and self._auth() != "none" and not NAME_RE.match(value):
+            return "a configurable name: letters, digits and _"
+        return ""
+
+    def _auth(self) -> str:
+        return str(self.query_one("#svc-auth", Select).value)
+
+    @guarded
+    def save(self) -> None:
+        values = {key: self.query_one(f"#svc-{key}", Input).value.strip()
+                  for key in ("name", "path", "secret", "description")}
+        for key in ("name", "path", "secret"):
+            problem = self.problem(f"svc-{key}", values[key])
+            if problem:
+                widget = self.query_one(f"#svc-{key}", Input)
+                show_hint(widget, problem)
+                widget.focus()
+                return
+        kind, secret = self._auth(), values["secret"]
+        old = self.entry.get("auth") if isinstance(self.entry.get("auth"), dict) else {}
+        auth: dict[str, Any] = {"type": kind}
+        if kind == "bearer":
+            auth["token"] = f"${{config.{secret}}}"
+        elif kind == "hmac":
+            auth.update({k: v for k, v in old.items() if k in ("header", "algorithm", "prefix")})
+            auth["secret"] = f"${{config.{secret}}}"
+        name, original, method = values["name"], self.original, str(self.query_one("#svc-method", Select).value)
+        path, description, declare = values["path"], values["description"], kind != "none"
+        known = self.configurables
+
+        def change(store) -> str:
+            if declare and secret not in known and secret not in store.project.configurables:
+                store.add_configurable(secret, "string", secret=True,
+                                       description=f"The {'bearer token' if kind == 'bearer' else 'hmac secret'} "
+                                                   f"callers of {name} send")
+            if original is None:
+                store.add_service(name, method=method, path=path, auth=auth, description=description)
+                store.add_step(name, dict(DEFAULT_ERROR_STEP), at="onError")
+            else:
+                if name != original:
+                    store.rename("entrypoints", original, name)
+                store.update_entrypoint(name, method=method, path=path, auth=auth, description=description)
+            return name
+
+        self.app.apply_edit(f"save service {name}", change, then=self.dismiss)
