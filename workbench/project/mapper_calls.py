@@ -32,15 +32,20 @@ from workbench.project.mappers import MAPPERS
 BUILTINS = ("len", "lower", "upper", "trim", "default", "map")  # names a mapper cannot have
 
 
+def unknown_call_message(name: str, mappers: list[str]) -> str:
+    """What a call of neither a function nor a declared mapper says, with the closest name."""
+    close = difflib.get_close_matches(name, [*BUILTINS, *mappers], n=1)
+    hint = f"did you mean {close[0]!r}?" if close else \
+        f"functions: {', '.join(BUILTINS)}" + (f"; data mappers: {', '.join(mappers)}" if mappers else "")
+    return f"unknown function or data mapper {name!r} ({hint})"
+
+
 def _lookup(node: Expr, name: str, scope: Mapping[str, Any]) -> Any:
     registry = scope.get(MAPPERS)
     compiled = registry.get(name) if registry is not None else None
     if compiled is None:
         names = registry.names() if registry is not None else []
-        close = difflib.get_close_matches(name, names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else (
-            "" if names else " (the project declares no [datamappers])")
-        raise EvaluationError(f"unknown data mapper '{name}'{hint}", node.position, node.source)
+        raise EvaluationError(unknown_call_message(name, list(names)), node.position, node.source)
     return compiled
 
 

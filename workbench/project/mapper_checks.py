@@ -314,16 +314,10 @@ def compile_draft(name: str, decl: DataMapper) -> CompiledMapper:
 
 def unknown_calls(parsed: Any, project: Any) -> list[str]:
     """The messages for calls of data mappers the project does not declare."""
-    from workbench.project.mapper_calls import calls_in
+    from workbench.project.mapper_calls import calls_in, unknown_call_message
 
     declared = getattr(project, "datamappers", None) or {}
-    out = []
-    for call in calls_in(parsed):
-        if call.mapper not in declared:
-            close = difflib.get_close_matches(call.mapper, list(declared), n=1)
-            out.append(f"unknown data mapper {call.mapper!r}" + (f" (did you mean {close[0]!r}?)" if close else
-                       " (functions: len, lower, upper, trim, default, map, and the [datamappers])"))
-    return out
+    return [unknown_call_message(call.mapper, list(declared)) for call in calls_in(parsed) if call.mapper not in declared]
 
 
 def target_templates(project: Any, name: str) -> list[tuple[tuple, Any]]:
