@@ -209,18 +209,12 @@ class _Checker:
         return {"config": self.config_static, **{k: Known(v) for k, v in mapper_scope(self.project).items()}}
 
     def entrypoint(self, name: str, entry) -> None:
+        # the entry-point forms' check too
+        from workbench.project.entry_checks import automation_problems
+
         path = ("entrypoints", name)
-        if entry.schedule is not None:
-            from croniter import croniter
-
-            if len(entry.schedule.split()) != 5 or not croniter.is_valid(entry.schedule):
-                self.add("bad-cron", f"schedule {entry.schedule!r} is not a valid 5-field cron expression", path + ("schedule",))
-        try:
-            from zoneinfo import ZoneInfo
-
-            ZoneInfo(entry.timezone)
-        except Exception:
-            self.add("bad-timezone", f"unknown timezone {entry.timezone!r}", path + ("timezone",))
+        for code, message, where in automation_problems(entry):
+            self.add(code, message, path + where)
         scope = self.base_scope()
         if entry.kind == "service":
             from workbench.project.service import request_type

@@ -92,35 +92,42 @@ def service_problems(project, *, host: str | None = None) -> Iterator[tuple[str,
     automations. With `host` (what `serve` listens on), `auth = none` beyond loopback warns."""
     routes: dict[str, str] = {}
     for name, entry in project.entrypoints.items():
-        base = ("entrypoints", name)
-        if entry.kind != "service":
-            for key in ("method", "path", "auth", "sample"):
-                if getattr(entry, key) is not None:
-                    yield "unknown-key", f"{key} is for a service (kind = \"service\"), not an automation", base + (key,), "error"
-            continue
-        if entry.schedule is not None:
-            yield "unknown-key", "a service runs per request and has no schedule", base + ("schedule",), "error"
-        method = (entry.method or "POST").upper()
-        if method not in METHODS:
-            yield "bad-value", f"method {entry.method!r} must be one of {', '.join(METHODS)}", base + ("method",), "error"
-        if entry.path is None:
-            yield "missing-key", f"service {name} needs a path, such as \"/hires\"", base, "error"
-        else:
-            problems = list(path_problems(entry.path))
-            for message in problems:
-                yield "bad-value", message, base + ("path",), "error"
-            shape = route_shape(method, entry.path)
-            if not problems and shape in routes:
-                yield ("duplicate-route", f"{shape} is also the route of {routes[shape]}", base + ("path",), "error")
-            routes.setdefault(shape, name)
-        if entry.auth is None:
-            message = f'service {name} needs auth: bearer, hmac, or none written out (auth = {{ type = "none" }})'
-            yield "missing-key", message, base, "error"
-        elif entry.auth.type == "none" and host is not None and not _loopback(host):
-            yield ("auth-none", f"service {name} takes requests without auth on {host}, which is not loopback",
-                   base + ("auth",), "warning")
-        else:
-            yield from _auth_literal(entry.auth, base + ("auth",))
+        yield from entry_service_problems(name, entry, routes, host=host)
+
+
+def entry_service_problems(name: str, entry, routes: dict[str, str],
+                           host: str | None = None) -> Iterator[tuple[str, str, tuple, str]]:
+    """One entry point's part of `service_problems`; `routes` (shape -> name) holds the routes
+    of the services before it, and gets its own (the entry-point forms pass the others')."""
+    base = ("entrypoints", name)
+    if entry.kind != "service":
+        for key in ("method", "path", "auth", "sample"):
+            if getattr(entry, key) is not None:
+                yield "unknown-key", f"{key} is for a service (kind = \"service\"), not an automation", base + (key,), "error"
+        return
+    if entry.schedule is not None:
+        yield "unknown-key", "a service runs per request and has no schedule", base + ("schedule",), "error"
+    method = (entry.method or "POST").upper()
+    if method not in METHODS:
+        yield "bad-value", f"method {entry.method!r} must be one of {', '.join(METHODS)}", base + ("method",), "error"
+    if entry.path is None:
+        yield "missing-key", f"service {name} needs a path, such as \"/hires\"", base + ("path",), "error"
+    else:
+        problems = list(path_problems(entry.path))
+        for message in problems:
+            yield "bad-value", message, base + ("path",), "error"
+        shape = route_shape(method, entry.path)
+        if not problems and shape in routes:
+            yield ("duplicate-route", f"{shape} is also the route of {routes[shape]}", base + ("path",), "error")
+        routes.setdefault(shape, name)
+    if entry.auth is None:
+        message = f'service {name} needs auth: bearer, hmac, or none written out (auth = {{ type = "none" }})'
+        yield "missing-key", message, base + ("auth",), "error"
+    elif entry.auth.type == "none" and host is not None and not _loopback(host):
+        yield ("auth-none", f"service {name} takes requests without auth on {host}, which is not loopback",
+               base + ("auth",), "warning")
+    else:
+        yield from _auth_literal(entry.auth, base + ("auth",))
 
 
 def _loopback(host: str) -> bool:

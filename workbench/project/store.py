@@ -324,10 +324,11 @@ class ProjectStore:
         return doc[section]
 
     def _require_new(self, section: str, name: str) -> None:
-        if not NAME_RE.match(name):
-            raise EditError(f"{name!r} is not a valid name: use letters, digits and _, not starting with a digit")
-        if name in self.project_file.data.get(section, {}):
-            raise EditError(f"{section[:-1]} {name!r} already exists")
+        # the forms say the same as you type
+        from workbench.project.entry_checks import name_problem
+
+        if problem := name_problem(section, name, self.project_file.data.get(section, {})):
+            raise EditError(problem)
 
     def _require(self, section: str, name: str) -> None:
         if name not in self.project_file.data.get(section, {}):

@@ -13,7 +13,7 @@ def describe(error: BaseException) -> str:
     """A message a person can act on: EditError and ProjectFileError already read well."""
     name = type(error).__name__
     text = str(error) or name
-    if name in ("EditError", "ProjectFileError", "ScaffoldError", "UnknownConnector", "ValueError"):
+    if name in ("EditError", "EditConflict", "ProjectFileError", "ScaffoldError", "UnknownConnector", "ValueError"):
         return text
     return f"{name}: {text}"
 
@@ -22,7 +22,7 @@ def report(node: Any, error: BaseException, what: str = "") -> None:
     app = node.app
     message = describe(error)
     errors = getattr(app, "internal_errors", None)
-    if errors is not None and type(error).__name__ not in ("EditError", "ProjectFileError"):
+    if errors is not None and type(error).__name__ not in ("EditError", "EditConflict", "ProjectFileError"):
         errors.append(error)
     app.log.error(f"{what or 'error'}: {message}")
     app.notify(message, title=what or "Error", severity="error", timeout=8)

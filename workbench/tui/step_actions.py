@@ -108,6 +108,10 @@ class StepActions:
         from workbench.tui.expression_paths import request_paths
 
         screen.expression_paths = request_paths(self.project_view.entrypoints.get(entry) or {})  # a service's ${request...}
+        from workbench.project.edit_base import EditBase
+
+        # The step (or the slot) as this form saw it: its save lands there or is refused.
+        screen.base = (EditBase.insert if step is None else EditBase.step)(self.project_view.data, entry, address)
 
         def saved(new_address: str | None) -> None:
             if new_address:
@@ -118,22 +122,27 @@ class StepActions:
 
     @guarded
     def on_move_step_requested(self, message: MoveStepRequested) -> None:
+        from workbench.project.edit_base import EditBase
+
         entry, address, delta = message.entry, message.address, message.delta
-        self.apply_edit("move step", lambda store: store.move_step(entry, address, delta),
+        base = EditBase.step(self.project_view.data, entry, address)  # moves the step shown, wherever it is now
+        self.apply_edit("move step", lambda store: store.move_step(entry, base.locate(store, in_place=True), delta),
                         then=lambda new: self.call_after_refresh(self.flow.focus_step, new))
 
     @guarded
     def on_delete_step_requested(self, message: DeleteStepRequested) -> None:
+        from workbench.project.edit_base import EditBase
         from workbench.tui.screens.confirm import ConfirmScreen
 
         entry, address = message.entry, message.address
         step = self.project_view.step_at(entry, address) or {}
+        base = EditBase.step(self.project_view.data, entry, address)  # the step confirmed, not its address
         kind = step_kind(step)
         what = f"{step.get('call')}" if kind == "call" else kind
 
         def answer(yes: bool) -> None:
             if yes:
-                self.apply_edit("delete step", lambda store: store.remove_step(entry, address),
+                self.apply_edit("delete step", lambda store: store.remove_step(entry, base.locate(store)),
                                 then=lambda _: self.call_after_refresh(self._focus_near, address))
 
         self.push_screen(ConfirmScreen(f"Delete the {what} step at {address}?"), answer)

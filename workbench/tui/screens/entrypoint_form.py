@@ -13,38 +13,23 @@ from textual.binding import Binding
 from textual.widgets import Input, Select
 
 from workbench.tui.errors import guarded
-from workbench.tui.screens.configurable_form import NAME_RE, unique
-from workbench.tui.screens.form_base import FormScreen, labelled, show_hint
+from workbench.tui.screens.configurable_form import unique
+from workbench.tui.screens.form_base import FormScreen, labelled
 
 # A new automation's Error Handler logs the error, as the integrator's default does.
 DEFAULT_ERROR_STEP = {"log": "${error.message}", "level": "error"}
+FIELDS = ("schedule", "timezone", "description")  # what the form writes of an automation
 
 
-def cron_problem(schedule: str) -> str:
-    if not schedule:
-        return ""
-    if len(schedule.split()) != 5:
-        return "a cron schedule has 5 fields: minute hour day-of-month month day-of-week"
-    from croniter import croniter
-
-    return "" if croniter.is_valid(schedule) else f"{schedule!r} is not a valid cron expression"
-
-
-def timezone_problem(timezone: str) -> str:
-    if not timezone:
-        return ""
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(timezone)
-    except Exception:  # noqa: BLE001 - ZoneInfo raises several kinds
-        return f"unknown timezone {timezone!r}"
-    return ""
+# The form's inputs by the entry point's keys; ✓ words where check accepts a field.
+WIDGETS = {"name": "ep-name", "schedule": "ep-schedule", "timezone": "ep-timezone"}
+ACCEPTED = {"schedule": "valid cron: minute hour day-of-month month day-of-week", "timezone": "a known timezone"}
 
 
 class EntryPointScreen(FormScreen):
     SAVE_LABEL = "Create"
     BINDINGS = [Binding("ctrl+n", "as_service", "Service", id="entry-as-service")]
+    focus_path: tuple[str, ...] = ()  # the field a diagnostic is about (its path in the entry's table): set by the opener
 
     def __init__(self, taken: set[str], name: str | None = None, entry: dict[str, Any] | None = None) -> None:
         super().__init__()
@@ -53,6 +38,9 @@ class EntryPointScreen(FormScreen):
         self.entry = entry or {}
         if name:
             self.SAVE_LABEL = "Save"
+        from workbench.project.edit_base import EditBase  # the fields as opened: a stale save merges or is refused
+
+        self.base = EditBase.item("entrypoints", name, self.entry, FIELDS) if name else None
 
     def title_text(self) -> Text:
         return Text("Automation " + self.original if self.original else "Add Entry Point → Automation", style="bold")
@@ -83,40 +71,35 @@ class EntryPointScreen(FormScreen):
             typed = self.query_one("#ep-name", Input).value.strip()
             self.dismiss(("service", "" if typed == self.default_name else typed))  # "": the service's own default
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        value = event.value.strip()
-        if event.input.id == "ep-name":
-            show_hint(event.input, self.name_problem(value))
-        elif event.input.id == "ep-schedule":
-            problem = cron_problem(value)
-            if problem or not value:
-                show_hint(event.input, problem)
-            else:
-                show_hint(event.input, "✓ valid cron: minute hour day-of-month month day-of-week", "green")
-        elif event.input.id == "ep-timezone":
-            show_hint(event.input, timezone_problem(value))
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.verdict()  # an entry point saved with a problem shows it at once
+        if self.focus_path:  # opened from a diagnostic: its field
+            from workbench.tui.entry_fields import focus_key
 
-    def name_problem(self, name: str) -> str:
-        if not name:
-            return "a name is required"
-        if not NAME_RE.match(name):
-            return "use letters, digits and _, not starting with a digit"
-        if name != self.original and name in self.taken:
-            return f"an entry point named {name} already exists"
-        return ""
+            self.call_after_refresh(focus_key, self, WIDGETS, self.focus_path)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in WIDGETS.values():
+            self.verdict()
+
+    def verdict(self) -> dict[str, str]:
+        """check's verdict on the automation as typed, at its fields; the errors by input id."""
+        from workbench.tui.entry_fields import entry_verdict
+
+        values = {key: self.query_one(f"#ep-{key}", Input).value.strip() for key in ("name", "schedule", "timezone")}
+        typed = {"kind": "automation", "schedule": values["schedule"] or None, "timezone": values["timezone"] or None}
+        accepted = {k: v for k, v in ACCEPTED.items() if values[k]}  # an empty optional field needs no ✓
+        return entry_verdict(self, values["name"], typed, WIDGETS, accepted)
 
     @guarded
     def save(self) -> None:
         values = {key: self.query_one(f"#ep-{key}", Input).value.strip()
                   for key in ("name", "schedule", "timezone", "description")}
-        checks = {"name": self.name_problem(values["name"]), "schedule": cron_problem(values["schedule"]),
-                  "timezone": timezone_problem(values["timezone"])}
-        for key, problem in checks.items():
-            if problem:
-                widget = self.query_one(f"#ep-{key}", Input)
-                show_hint(widget, problem)
-                widget.focus()
-                return
+        errors = self.verdict()
+        if errors:  # check would refuse it: stay, at the first such field
+            self.query_one(f"#{next(iter(errors))}", Input).focus()
+            return
         name, original = values["name"], self.original
         schedule, timezone, description = values["schedule"] or None, values["timezone"] or None, values["description"]
 
@@ -125,9 +108,10 @@ class EntryPointScreen(FormScreen):
                 store.add_entrypoint(name, schedule=schedule, timezone=timezone, description=description)
                 store.add_step(name, dict(DEFAULT_ERROR_STEP), at="onError")
             else:
+                fields = self.base.rebase(store, dict(zip(FIELDS, (schedule, timezone, description))))
                 if name != original:
                     store.rename("entrypoints", original, name)
-                store.update_entrypoint(name, schedule=schedule, timezone=timezone, description=description)
+                store.update_entrypoint(name, **fields)
             return name
 
         self.app.apply_edit(f"save automation {name}", change, then=self.dismiss)

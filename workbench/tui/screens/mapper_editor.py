@@ -90,6 +90,9 @@ class MapperEditor(FormScreen):
 
         self.is_new = decl is None
         self.decl = dict(decl or {"input": "record", "output": outputs[0] if outputs else "scim.User"})
+        from workbench.project.edit_base import EditBase
+
+        self.base = None if decl is None else EditBase.item("datamappers", name, decl)  # as opened: see edit_base
         self.mapper_name = name
         self.project, self.root, self.outputs = project, root, outputs
         self.fields: dict[str, Any] = {text: value for _, text, value in flat_fields(self.decl.get("fields") or {})}
@@ -311,6 +314,7 @@ class MapperEditor(FormScreen):
             if not NAME_RE.match(name):
                 self.app.notify("a data mapper's name: letters, digits and _", severity="error")
                 return
-        mapper, is_new = self.draft(), self.is_new
-        self.app.apply_edit("save the data mapper", lambda store: store.save_datamapper(name, mapper, new=is_new),
+        mapper, is_new, base = self.draft(), self.is_new, self.base
+        self.app.apply_edit("save the data mapper", lambda store: store.save_datamapper(
+                                name, base.rebase(store, mapper) if base else mapper, new=is_new),
                             then=lambda _: self.dismiss(name))

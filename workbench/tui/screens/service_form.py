@@ -10,9 +10,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Input, Select
 
-from workbench.project.service import METHODS, path_problems
+from workbench.project.service import METHODS
 from workbench.tui.errors import guarded
-from workbench.tui.screens.configurable_form import NAME_RE, unique
+from workbench.tui.screens.configurable_form import unique
 from workbench.tui.screens.entrypoint_form import DEFAULT_ERROR_STEP
 from workbench.tui.screens.form_base import FormScreen, labelled, show_hint
 
@@ -20,8 +20,14 @@ AUTHS = (("bearer: Authorization: Bearer <token>", "bearer"), ("hmac: a signatur
          ("none: anyone who reaches the port", "none"))
 
 
+FIELDS = ("method", "path", "auth", "description")  # what the form writes of a service
+# The form's inputs by the service's keys (the secret's name is its auth's token or secret).
+WIDGETS = {"name": "svc-name", "method": "svc-method", "path": "svc-path", "auth": "svc-secret"}
+
+
 class ServiceScreen(FormScreen):
     SAVE_LABEL = "Create"
+    focus_path: tuple[str, ...] = ()  # the field a diagnostic is about (its path in the entry's table): set by the opener
 
     def __init__(self, taken: set[str], configurables: set[str], name: str | None = None,
                  entry: dict[str, Any] | None = None, suggestion: str = "") -> None:
@@ -32,6 +38,9 @@ class ServiceScreen(FormScreen):
         self.entry = entry or {}
         if name:
             self.SAVE_LABEL = "Save"
+        from workbench.project.edit_base import EditBase  # the fields as opened: a stale save merges or is refused
+
+        self.base = EditBase.item("entrypoints", name, self.entry, FIELDS) if name else None
 
     def title_text(self) -> Text:
         return Text("Service " + self.original if self.original else "Add Entry Point → Service", style="bold")
@@ -59,23 +68,47 @@ class ServiceScreen(FormScreen):
             return value[len("${config."):-1]
         return value or "hookToken"
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        problem = self.problem(event.input.id or "", event.value.strip())
-        show_hint(event.input, problem)
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.verdict()  # a service saved with a problem shows it at once
+        if self.focus_path:  # opened from a diagnostic: its field
+            from workbench.tui.entry_fields import focus_key
 
-    def problem(self, field: str, value: str) -> str:
-        if field == "svc-name":
-            if not value:
-                return "a name is required"
-            if not NAME_RE.match(value):
-                return "use letters, digits and _, not starting with a digit"
-            if value != self.original and value in self.taken:
-                return f"an entry point named {value} already exists"
-        elif field == "svc-path":
-            return next(iter(path_problems(value)), "") if value else "a path is required, such as /hires"
-        elif field == "svc-secret" and self._auth() != "none" and not NAME_RE.match(value):
-            return "a configurable name: letters, digits and _"
-        return ""
+            self.call_after_refresh(focus_key, self, WIDGETS, self.focus_path)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.verdict()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.select.id in ("svc-method", "svc-auth"):
+            self.verdict()
+
+    def verdict(self) -> dict[str, str]:
+        """check's verdict on the service as typed, at its fields; the errors by input id."""
+        from workbench.project.entry_checks import name_problem
+        from workbench.tui.entry_fields import entry_verdict
+
+        values = {key: self.query_one(f"#svc-{key}", Input).value.strip() for key in ("name", "path", "secret")}
+        typed = {"kind": "service", "method": str(self.query_one("#svc-method", Select).value),
+                 "path": values["path"] or None, "auth": self._auth_table(self._auth(), values["secret"])}
+        errors = entry_verdict(self, values["name"], typed, WIDGETS, {"path": "a valid route"} if values["path"] else {})
+        # The secret's configurable is declared on save: its name must be one (as the store says).
+        if self._auth() != "none" and "svc-secret" not in errors:
+            secret = self.query_one("#svc-secret", Input)
+            if problem := name_problem("configurables", values["secret"], ()):
+                errors["svc-secret"] = problem
+            show_hint(secret, "✗ " + problem if problem else "")
+        return errors
+
+    def _auth_table(self, kind: str, secret: str) -> dict[str, Any]:
+        old = self.entry.get("auth") if isinstance(self.entry.get("auth"), dict) else {}
+        auth: dict[str, Any] = {"type": kind}
+        if kind == "bearer":
+            auth["token"] = f"${{config.{secret}}}"
+        elif kind == "hmac":
+            auth.update({k: v for k, v in old.items() if k in ("header", "algorithm", "prefix")})
+            auth["secret"] = f"${{config.{secret}}}"
+        return auth
 
     def _auth(self) -> str:
         return str(self.query_one("#svc-auth", Select).value)
@@ -84,26 +117,18 @@ class ServiceScreen(FormScreen):
     def save(self) -> None:
         values = {key: self.query_one(f"#svc-{key}", Input).value.strip()
                   for key in ("name", "path", "secret", "description")}
-        for key in ("name", "path", "secret"):
-            problem = self.problem(f"svc-{key}", values[key])
-            if problem:
-                widget = self.query_one(f"#svc-{key}", Input)
-                show_hint(widget, problem)
-                widget.focus()
-                return
+        errors = self.verdict()
+        if errors:  # check would refuse it: stay, at the first such field
+            self.query_one(f"#{next(iter(errors))}").focus()
+            return
         kind, secret = self._auth(), values["secret"]
-        old = self.entry.get("auth") if isinstance(self.entry.get("auth"), dict) else {}
-        auth: dict[str, Any] = {"type": kind}
-        if kind == "bearer":
-            auth["token"] = f"${{config.{secret}}}"
-        elif kind == "hmac":
-            auth.update({k: v for k, v in old.items() if k in ("header", "algorithm", "prefix")})
-            auth["secret"] = f"${{config.{secret}}}"
+        auth = self._auth_table(kind, secret)
         name, original, method = values["name"], self.original, str(self.query_one("#svc-method", Select).value)
         path, description, declare = values["path"], values["description"], kind != "none"
         known = self.configurables
 
         def change(store) -> str:
+            fields = self.base and self.base.rebase(store, dict(zip(FIELDS, (method, path, auth, description))))
             if declare and secret not in known and secret not in store.project.configurables:
                 store.add_configurable(secret, "string", secret=True,
                                        description=f"The {'bearer token' if kind == 'bearer' else 'hmac secret'} "
@@ -114,7 +139,7 @@ class ServiceScreen(FormScreen):
             else:
                 if name != original:
                     store.rename("entrypoints", original, name)
-                store.update_entrypoint(name, method=method, path=path, auth=auth, description=description)
+                store.update_entrypoint(name, **fields)
             return name
 
         self.app.apply_edit(f"save service {name}", change, then=self.dismiss)

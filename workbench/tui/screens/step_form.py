@@ -51,6 +51,8 @@ def suggest_result(operation: str) -> str:
 
 class StepFormScreen(FormScreen):
     DIALOG_CLASSES = "tall"
+    base: Any = None  # EditBase of the step (or slot) as opened: set by the opener (step_actions)
+
     def __init__(self, entry: str, address: str, kind: str, *, call: str = "", op: Any = None,
                  step: dict[str, Any] | None = None, configurables: tuple[str, ...] = (),
                  connection_label: str = "", focus_path: tuple | None = None) -> None:
@@ -198,13 +200,16 @@ class StepFormScreen(FormScreen):
         except FormError as exc:
             self.app.notify("\n".join(exc.problems), title="Cannot save the step", severity="error")
             return
-        entry, address, drafts, is_new = self.entry, self.address, dict(self.drafts), self.is_new
+        entry, address, drafts, is_new, base = self.entry, self.address, dict(self.drafts), self.is_new, self.base
 
         def change(store) -> str:
-            declare_drafts(store, drafts, step)
             if is_new:
-                return store.add_step(entry, step, at=address)
-            store.update_step(entry, address, step)
-            return address
+                at = base.insert_at(store) if base else address  # first: a conflict writes nothing
+                declare_drafts(store, drafts, step)
+                return store.add_step(entry, step, at=at)
+            at, merged = base.rebase_step(store, step) if base else (address, step)
+            declare_drafts(store, drafts, merged)
+            store.update_step(entry, at, merged)
+            return str(at)
         self.app.apply_edit("insert step" if is_new else "save step", change, then=self.dismiss)
 

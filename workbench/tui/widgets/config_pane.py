@@ -55,6 +55,7 @@ class ConfigPane(Vertical):
         self.editing: str | None = None
         self.saves_to = "Config.toml"  # where the value being edited is saved
         self.problems: list = []  # the Validator's verdict on the value being typed
+        self.base: Any = None  # EditBase of the value being edited (project/edit_base.py)
 
     def compose(self) -> ComposeResult:
         yield Static("[b]Configurations[/b]  [dim]enter: edit the value[/dim]", id="config-title")
@@ -145,6 +146,11 @@ class ConfigPane(Vertical):
         value_input.value = "" if file_value is None else format_value(file_value)
         value_input.placeholder = "" if rv.decl.default is None else f"default: {format_value(rv.decl.default)}"
         self.saves_to = SAVED_TO.get(rv.source, "Config.toml")
+        from workbench.project.edit_base import EditBase
+
+        # The value as opened, so a value saved meanwhile in another window is not overwritten (not
+        # for the keyring: the file holds only its reference).
+        self.base = EditBase.value(self.app.store, name) if self.app.store and rv.source != "keyring" else None
         hint.update(Text(f"enter saves to {self.saves_to} · esc cancels" +
                          (" · ctrl+t reveals" if rv.decl.secret else ""), style="dim"))
         value_input.focus()
@@ -205,8 +211,14 @@ class ConfigPane(Vertical):
         def failed(error: str) -> None:
             hint.update(Text(f"✗ {error}", style="red"))
 
-        self.app.apply_edit(f"set {name}", lambda store: store.set_value(name, text, from_text=True),
-                            then=saved, on_error=failed)
+        base = self.base
+
+        def change(store) -> Any:
+            if base is not None and base.name == name:
+                base.check(store)
+            return store.set_value(name, text, from_text=True)
+
+        self.app.apply_edit(f"set {name}", change, then=saved, on_error=failed)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

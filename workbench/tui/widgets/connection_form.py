@@ -31,6 +31,12 @@ def suggest_name(connector_id: str, taken: set[str]) -> str:
     return name
 
 
+def _base(name: str, decl: dict[str, Any]) -> Any:
+    from workbench.project.edit_base import EditBase  # (imports the store: not at start-up)
+
+    return EditBase.item("connections", name, decl)
+
+
 class ConnectionForm(VerticalScroll):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save connection", id="save-connection"),
@@ -47,6 +53,7 @@ class ConnectionForm(VerticalScroll):
         self.configurables = configurables
         self.initial: Any = None
         self.drafts: dict[str, Any] = {}  # configurables made from this form: declared when it is saved
+        self.base = _base(name, values) if name else None  # the connection as opened: see edit_base
 
     @property
     def is_new(self) -> bool:
@@ -158,23 +165,26 @@ class ConnectionForm(VerticalScroll):
                 self.name_row.show_error(exc.problems[0])
             self.app.notify("\n".join(exc.problems), title="Cannot save the connection", severity="error")
             return
-        original, connector, drafts = self.original, self.spec.id, dict(self.drafts)
+        original, connector, drafts, base = self.original, self.spec.id, dict(self.drafts), self.base
 
         def change(store) -> str:
             from workbench.tui.screens.configurable_form import declare_drafts
 
-            declare_drafts(store, drafts, fields)
+            mine = {"connector": connector, **{k: v for k, v in fields.items() if v is not None}}
+            item = base.rebase(store, mine) if base is not None and original is not None else mine
+            declare_drafts(store, drafts, item)
             if original is None:
                 store.add_connection(name, connector, fields)
             else:
                 if name != original:
                     store.rename("connections", original, name)
-                store.update_connection(name, connector, fields)
+                store.update_connection(name, item.pop("connector"), item)
             return name
 
         def saved(saved_name: str) -> None:
             was_new = self.is_new
             self.original, self.values = saved_name, fields  # the form now edits the saved connection
+            self.base = _base(saved_name, self.app.project_view.connections.get(saved_name, {}))
             self.drafts.clear()
             self.initial = self.snapshot()
             self.query_one(".form-title", Static).update(self._title())

@@ -1,0 +1,61 @@
+"""A step form saved after another window changed the same step (project/edit_base.py): the
+other side's change of the same field is a conflict the app shows, with the form kept open; a
+change of another field merges with this form's."""
+
+from __future__ import annotations
+
+import tomllib
+
+from workbench.project.session import ProjectSession
+from workbench.tui.app import WorkbenchApp
+from tests.tui_helpers import keys, settle, type_text
+
+
+def log_step(root) -> dict:
+    return tomllib.loads((root / "workbench.toml").read_text())["entrypoints"]["provisionUser"]["steps"][1]
+
+
+async def open_log_step_form(pilot) -> None:
+    await settle(pilot)
+    await keys(pilot, "enter", "down", "down")  # the flow's first card, the +, the log card
+    assert pilot.app.flow.current.key == "step:1"
+    await keys(pilot, "enter")
+    assert type(pilot.app.screen).__name__ == "StepFormScreen"
+
+
+def other_window(root, step: dict) -> None:
+    other = ProjectSession(root, env={})
+    other.load()
+    other.edit(lambda store: store.update_step("provisionUser", "1", step))
+
+
+async def test_the_same_field_changed_behind_a_step_form_is_a_conflict(sample):
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_log_step_form(pilot)
+        other_window(sample, {"log": "from the other window"})
+        await keys(pilot, "end", "ctrl+u")
+        await type_text(pilot, "from this window")
+        await keys(pilot, "ctrl+s")
+        await settle(pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("step 1 (log) of provisionUser changed in another window" in n and ": log." in n
+                   for n in notes), notes
+        assert type(app.screen).__name__ == "StepFormScreen"  # the person's input is kept
+        assert log_step(sample) == {"log": "from the other window"}
+        assert app.internal_errors == []
+
+
+async def test_another_field_changed_behind_a_step_form_merges(sample):
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await open_log_step_form(pilot)
+        original = log_step(sample)["log"]
+        other_window(sample, {"log": original, "level": "warning"})
+        await keys(pilot, "end", "ctrl+u")
+        await type_text(pilot, "from this window")
+        await keys(pilot, "ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ != "StepFormScreen"
+        assert log_step(sample) == {"log": "from this window", "level": "warning"}
+        assert app.internal_errors == []
