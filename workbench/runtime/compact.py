@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.runtime import events as ev
 
 if TYPE_CHECKING:
-    from workbench.runtime.engine import _Run
+    from workbench.runtime.execution import Execution
     from workbench.runtime.history import HistoryWriter
 
 PREVIEW_ITEMS = 20  # list items and dict keys a result's preview keeps, per level
@@ -77,12 +77,12 @@ def item_record(event: ev.ItemFinished) -> dict[str, Any]:
     return out
 
 
-def begin_item(run: _Run) -> contextvars.Token:
+def begin_item(run: Execution) -> contextvars.Token:
     held = [] if run.recorder is not None and not run.trace else None
     return current_item.set(ItemScope(held))
 
 
-def end_item(run: _Run, token: contextvars.Token, path: str, index: int, started: float, value: Any = None,
+def end_item(run: Execution, token: contextvars.Token, path: str, index: int, started: float, value: Any = None,
              error: dict | None = None) -> None:
     """The item ended (`error`: it failed): its record, after its full events when they are kept."""
     scope = current_item.get()
@@ -101,7 +101,7 @@ def end_item(run: _Run, token: contextvars.Token, path: str, index: int, started
                              (scope.retries or None) if scope is not None else None, kept or None))
 
 
-def release_item(run: _Run, token: contextvars.Token) -> None:
+def release_item(run: Execution, token: contextvars.Token) -> None:
     """The item was cut short (a cancel, a `return`): what it did so far goes to the history."""
     scope = current_item.get()
     current_item.reset(token)

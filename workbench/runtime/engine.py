@@ -21,25 +21,14 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
+from workbench.runtime.execution import Execution, RunResult, Sink
+from workbench.runtime.history import new_run_id
+from workbench.runtime.resume import ResumeError, ResumeState
 
-from workbench.project.expressions import ExpressionError
-from workbench.project.mappers import mapper_scope
-from workbench.runtime import events as ev
-from workbench.runtime.compact import HistoryRecorder, count_retry, preview
-from workbench.runtime.history import HistoryWriter, new_run_id
-from workbench.runtime.log_masking import masked_logs
-from workbench.runtime.policies import StepTimeout, with_policies
-from workbench.runtime.resume import ResumeError, ResumeState, ResumeWriter
-from workbench.runtime.nodes import (NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms,
-                                     rendered_args, summarize)
-
-Sink = Callable[[ev.Event], None]
+__all__ = ["Engine", "PreflightError", "RunResult", "Sink"]
 
 
 class PreflightError(Exception):
@@ -50,22 +39,6 @@ class PreflightError(Exception):
         self.diagnostics = diagnostics
         errors = [d.message for d in diagnostics if d.severity == "error"]
         super().__init__("; ".join(errors) or "the project cannot run")
-
-
-@dataclass
-class RunResult:
-    status: str  # succeeded, failed or cancelled
-    result: Any = None
-    error: dict | None = None
-    run_id: str = ""
-    duration_ms: float = 0.0
-    history_error: str | None = None  # the run went on, but its history could not be written
-    failed_items: int = 0  # failures that did not stop the run (errors = "collect", onError = "continue")
-    ok_items: int = 0  # the items of errors = "collect" loops that succeeded
-
-    @property
-    def ok(self) -> bool:
-        return self.status == ev.SUCCEEDED
 
 
 class Engine:
@@ -98,7 +71,7 @@ class Engine:
         self.history = history
         self.keep = keep  # runs kept in the history (default: WB_HISTORY_LIMIT or 200)
         self.diagnostics: list = []
-        self._active: _Run | None = None
+        self._active: Execution | None = None
 
     def entry_name(self, entry: str | None = None) -> str:
         """The entry point to run: `entry`, or the only one. Raises PreflightError."""
@@ -151,7 +124,7 @@ class Engine:
         state = self.resume_state(name) if self.resume else None
         if config is None:
             config = self.store.resolve_config(env=self.env, overrides=self.overrides, memory=self.memory)
-        run = _Run(self, name, config, sink, run_id or new_run_id(), state)
+        run = Execution(self, name, config, sink, run_id or new_run_id(), state)
         run.extra, run.trigger, run.compiled = scope, trigger, compiled
         for secret in secrets:
             run.redactor.add(secret)
@@ -184,286 +157,3 @@ class Engine:
         run = self._active
         if run is not None:
             run.cancel()
-
-
-# -- a run --------------------------------------------------------------------------------------
-
-
-class _Run:
-    def __init__(self, engine: Engine, entry: str, config, sink: Sink | None, run_id: str,
-                 resume: ResumeState | None = None) -> None:
-        self.engine = engine
-        self.entry = entry
-        self.run_id = run_id
-        self.project = engine.store.project
-        self.root = engine.store.root
-        self.config_scope = config.scope()
-        self.plan, self.force = engine.plan, engine.force
-        self.redactor = config.redactor()
-        self.sink = sink
-        self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, **engine.history_options)
-                        if engine.history else None)
-        self.recorder = HistoryRecorder(self.history) if self.history is not None else None
-        self.trace = engine.trace
-        # What a later `--resume` needs, kept beside the history (redacted like it).
-        self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor.data)
-                       if engine.history and engine.resumable else None)
-        self.extra: Mapping[str, Any] | None = None  # variables the caller adds (a service's request)
-        self.trigger: dict | None = None
-        self.compiled: tuple | None = None  # (steps, onError) compiled by the caller, else per run
-        self.resumed = resume
-        self.top = -1  # the top-level step running now (foreach items are kept per top-level loop)
-        self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
-        self.connections: dict[str, Any] = {}
-        self.failures = 0  # failures that did not stop the run (collected items, continued steps)
-        self.collected_ok = 0  # items of errors = "collect" loops that succeeded
-        self.tolerant = False  # a collect loop or a continued step ran: report the counts
-        self.cancel_requested = False
-        self.body: asyncio.Future | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.ready = False  # the steps' task exists: cancel() may cancel it (a plain flag: an Event costs ~9 µs)
-
-    # -- events --
-    def _emit(self, event: ev.Event) -> None:
-        if self.redactor:
-            event = event.redacted(self.redactor)
-        if self.recorder is not None:
-            self.recorder(event)  # compact.py: a foreach item's events are held until it ends
-        if self.sink is not None:
-            self.sink(event)
-
-    def on_exchange(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
-        if self.emit is not None:
-            where = current_step.get()
-            step, item = where if where else (None, None)
-            self.emit(ev.HttpExchange(self.run_id, time.time(), method, url, status, round(duration_ms, 1), step, item))
-
-    # -- lifecycle --
-    def cancel(self) -> None:
-        self.cancel_requested = True
-        if self.ready and self.body is not None and self.loop is not None:
-            self.loop.call_soon_threadsafe(self.body.cancel)
-
-    async def execute(self) -> RunResult:
-        """Run the steps in their own task, so `cancel()` can stop them while this coroutine
-        still closes the connections and records the outcome."""
-        # Always: a connection may add secrets it derives (an access token) to an empty redactor.
-        with masked_logs(self.redactor):
-            return await self._execute()
-
-    async def _execute(self) -> RunResult:
-        self.loop = asyncio.get_running_loop()
-        started = time.perf_counter()
-        if self.emit:
-            self.emit(ev.RunStarted(self.run_id, time.time(), self.entry, self.project.integration.name, self.trigger))
-        self.body = asyncio.ensure_future(self.steps())
-        self.ready = True
-        if self.cancel_requested:
-            self.body.cancel()
-        external_cancel = False
-        try:
-            status, result, error = await self.body
-        except asyncio.CancelledError:
-            status, result, error = ev.CANCELLED, None, None
-            task = asyncio.current_task()
-            external_cancel = task is not None and task.cancelling() > 0
-        try:
-            await self.close_connections()
-        except asyncio.CancelledError:  # cancelled from outside while closing: record, then re-raise
-            external_cancel = True
-        duration = round((time.perf_counter() - started) * 1000, 1)
-        if self.redactor:
-            result, error = self.redactor.data(result), self.redactor.data(error)
-        if self.emit:
-            failed_items, ok_items = (self.failures, self.collected_ok) if self.tolerant or self.failures else (None, None)
-            self.emit(ev.RunFinished(self.run_id, time.time(), status, duration, result, error, failed_items, ok_items))
-        if self.history is not None:
-            self.history.close()
-        if self.keeper is not None:
-            self.keeper.flush()
-        if external_cancel:
-            raise asyncio.CancelledError
-        problem = self.history.problem if self.history is not None else None
-        return RunResult(status, result, error, self.run_id, duration, history_error=problem,
-                         failed_items=self.failures, ok_items=self.collected_ok)
-
-    async def steps(self) -> tuple[str, Any, dict | None]:
-        entry = self.project.entrypoints[self.entry]
-        scope: dict[str, Any] = {"config": self.config_scope}
-        scope.update(mapper_scope(self.project))  # `${hireToUser(row)}` finds the project's mappers
-        if self.extra:
-            scope.update(self.extra)
-        raw = self.engine.raw_steps(self.entry) if self.keeper is not None else []
-        compiled = self.compiled
-        try:
-            for index, node in enumerate(compiled[0] if compiled else compile_steps(entry.steps, self.project)):
-                await self.top_step(index, node, scope, raw)
-        except Return as ret:
-            return ev.SUCCEEDED, ret.value, None
-        except StepError as exc:
-            handlers = compiled[1] if compiled else compile_steps(entry.onError, self.project, "onError.")
-            handled = await self.run_on_error(handlers, scope, exc.error)
-            return ev.FAILED, handled, exc.error
-        return ev.SUCCEEDED, None, None
-
-    async def top_step(self, index: int, node: Node, scope: dict, raw: list) -> None:
-        """A top-level step: restored when a resumed run finished it, else run and kept."""
-        state = self.resumed
-        if state is None and self.keeper is None:  # nothing to restore or keep (a service's request)
-            self.top = index
-            await self.step(node, scope, None)
-            return
-        if state is not None and index < state.done_prefix():
-            variables = state.steps[index]["vars"]
-            scope.update(variables)
-            if self.emit is not None:
-                self.emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, 0.0,
-                                          f"restored from run {state.run_id}"))
-        else:
-            before, failures = dict(scope), self.failures
-            self.top = index
-            await self.step(node, scope, None)
-            if self.failures > failures:
-                return  # it collected or continued past failures: a resume runs it again
-            variables = {k: v for k, v in scope.items() if k != "config" and before.get(k) is not v}
-        if self.keeper is not None and index < len(raw):
-            self.keeper.step(index, raw[index], variables)
-
-    def restored_items(self, path: str) -> dict[int, Any]:
-        """The items of a top-level foreach that the resumed run finished."""
-        if self.resumed is None or "." in path:
-            return {}
-        return self.resumed.items.get(int(path), {})
-
-    def keep_item(self, path: str, item: int, value: Any) -> None:
-        if self.keeper is not None and "." not in path:
-            self.keeper.item(int(path), item, None if value is NOTHING else value)
-
-    async def run_on_error(self, steps: list[Node], scope: dict, error: dict) -> Any:
-        """The handler's `return` value (a service's response), else None."""
-        handler_scope = {**scope, "error": error}
-        try:
-            await self.run_steps(steps, handler_scope, None)
-        except Return as ret:
-            return ret.value
-        except StepError:
-            pass  # the handler's own failure is in its step events; the run's error stays the first
-        return None
-
-    async def close_connections(self) -> None:
-        connections, self.connections = list(self.connections.values()), {}
-        if connections:
-            # Shielded: a second cancel must not leave sockets open.
-            await asyncio.shield(asyncio.gather(*(c.aclose() for c in connections), return_exceptions=True))
-
-    def connection(self, name: str):
-        conn = self.connections.get(name)
-        if conn is None:
-            conn = self.connections[name] = self.open_connection(name)
-        return conn
-
-    def open_connection(self, name: str):
-        from workbench.connectors import catalogue
-        from workbench.connectors.base import OperationContext
-        from workbench.project.validation import InvalidValues, parse_connection
-
-        decl = self.project.connections.get(name)
-        if decl is None:
-            raise StepError({"message": f"unknown connection {name!r}", "type": "UnknownConnection"})
-        spec = catalogue.get(decl.connector)
-        try:
-            # The one validation (check's), with the run's values: the same verdict, the same words.
-            config = parse_connection(spec, decl.fields, {"config": self.config_scope}, name=name)
-        except InvalidValues as exc:
-            raise StepError({"message": str(exc), "type": "ValidationError"})
-        except ExpressionError as exc:
-            raise StepError({"message": f"connection {name}: {exc}", "type": type(exc).__name__})
-        cls = spec.load()
-        return cls(spec, config, context=OperationContext(project_dir=self.root, redactor=self.redactor), on_exchange=self.on_exchange)
-
-    # -- steps --
-    async def run_steps(self, nodes: list[Node], scope: dict, item: int | None) -> Any:
-        last = NOTHING
-        for node in nodes:
-            value = await self.step(node, scope, item)
-            if value is not NOTHING:
-                last = value
-        return last
-
-    async def step(self, node: Node, scope: dict, item: int | None) -> Any:
-        emit = self.emit
-        if emit is not None:
-            emit(ev.StepStarted(self.run_id, time.time(), node.path, node.kind, node.label, item))
-        started = time.perf_counter()
-        box: list = []  # the rendered arguments (nodes.rendered_args), for the inspector
-        tries = [1]
-        token = rendered_args.set(box)
-        try:
-            if node.retry is None and node.timeout is None:
-                value, summary = await node.run(self, scope, item)
-            else:
-                value, summary = await with_policies(
-                    lambda: node.run(self, scope, item), retry=node.retry, timeout=node.timeout,
-                    idempotent=node.idempotent, error_of=_error_of,
-                    on_retry=lambda attempt, error, delay: self.retrying(node, item, attempt, error, delay, tries))
-        except Return as ret:
-            if emit is not None:
-                text = summarize(ret.value) if node.kind == "return" else ""
-                emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK,
-                                     ms(started), text, item))
-            raise
-        except Exception as exc:  # noqa: BLE001 - any failure of a step is the run's error
-            error = _error_of(exc)
-            error.setdefault("step", node.path)
-            if item is not None:
-                error.setdefault("item", item)
-            if emit is not None:
-                emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.FAILED,
-                                     ms(started), "", item, error, box[-1] if box else None, None,
-                                     tries[0] if tries[0] > 1 else None))
-            if node.continues:  # onError = "continue": recorded above, and the flow goes on
-                self.failures += 1
-                self.tolerant = True
-                return NOTHING
-            if isinstance(exc, StepError):
-                raise
-            raise StepError(error) from exc
-        finally:
-            rendered_args.reset(token)
-        if emit is not None:
-            # Outside a foreach item (or with --trace), the inspector's arguments and result too.
-            detail = item is None or self.trace
-            shown = detail and value is not NOTHING and node.produces and not node.children()
-            emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.OK, ms(started),
-                                 summarize(value) if summary is None else summary, item, None,
-                                 box[-1] if box and detail else None, preview(value) if shown else None,
-                                 tries[0] if tries[0] > 1 else None))
-        return value if node.produces else NOTHING
-
-    def retrying(self, node: Node, item: int | None, attempt: int, error: dict, delay: float,
-                 tries: list | None = None) -> None:
-        count_retry()
-        if tries is not None:
-            tries[0] = attempt + 1
-        if self.emit is not None:
-            message = (f"retrying {node.label} (attempt {attempt + 1} of {node.retry.attempts}) in {delay:g} s "
-                       f"after: {error.get('message', '')}")
-            self.emit(ev.Log(self.run_id, time.time(), "warning", message, node.path, item))
-
-    def skip(self, nodes: list[Node], item: int | None) -> None:
-        """Report the steps of a branch not taken, so the app can grey them out."""
-        if self.emit is None:
-            return
-        for node in nodes:
-            self.emit(ev.StepFinished(self.run_id, time.time(), node.path, node.kind, node.label, ev.SKIPPED, 0.0,
-                                      "", item))
-            for child in node.children():
-                self.skip(child, item)
-
-
-def _error_of(exc: BaseException) -> dict[str, Any]:
-    if isinstance(exc, StepError):
-        return exc.error
-    if isinstance(exc, StepTimeout):
-        return {"message": str(exc), "type": "StepTimeout", "timedOut": True}
-    return error_dict(exc)

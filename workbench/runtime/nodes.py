@@ -1,5 +1,5 @@
 """The compiled steps of a run: one small node per step, templates parsed up front, so a step
-costs little more than its own work. `_Run` (engine.py) drives them; each node's `run` returns
+costs little more than its own work. `Execution` (execution.py) drives them; each node's `run` returns
 (value, summary)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from workbench.runtime import events as ev
 from workbench.runtime.compact import begin_item, end_item, release_item
 
 if TYPE_CHECKING:
-    from workbench.runtime.engine import _Run
+    from workbench.runtime.execution import Execution
 
 NOTHING = object()  # "this step produced no value"
 PROGRESS_INTERVAL = 0.1  # seconds between foreach.progress events of one loop
@@ -128,7 +128,7 @@ class Node:
     def children(self) -> list[list[Node]]:
         return []
 
-    async def run(self, run: _Run, scope: dict, item: int | None) -> tuple[Any, str | None]:
+    async def run(self, run: Execution, scope: dict, item: int | None) -> tuple[Any, str | None]:
         raise NotImplementedError
 
 
@@ -375,7 +375,7 @@ class _Progress:
 
     __slots__ = ("run", "path", "total", "item", "done", "failed", "last", "sent")
 
-    def __init__(self, run: _Run, path: str, total: int, item: int | None) -> None:
+    def __init__(self, run: Execution, path: str, total: int, item: int | None) -> None:
         self.run, self.path, self.total, self.item = run, path, total, item
         self.done = self.failed = 0
         self.last = time.monotonic()
