@@ -48,9 +48,9 @@ def test_steps_are_compiled_once_per_version_not_per_request(tmp_path, monkeypat
     calls = []
     real = nodes.compile_steps
     monkeypatch.setattr(nodes, "compile_steps", lambda *a, **k: calls.append(a) or real(*a, **k))
-    from workbench.runtime import engine
+    from workbench.runtime import execution
 
-    monkeypatch.setattr(engine, "compile_steps", nodes.compile_steps)
+    monkeypatch.setattr(execution, "compile_steps", nodes.compile_steps)
     try:
         answers = ask(services, 3)
     finally:
