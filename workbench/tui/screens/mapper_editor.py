@@ -25,6 +25,14 @@ from workbench.tui.screens.form_base import FormScreen, labelled
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def update_in_place(box: Static, text: Text) -> None:
+    """Update the preview (its height is fixed); lay the screen out again only when its line
+    count changed, for its scroll extent: a layout of the whole modal is most of what a key costs."""
+    lines = text.plain.count("\n")
+    box.update(text, layout=lines != getattr(box, "shown_lines", None))
+    box.shown_lines = lines
+
+
 def canonical(text: str, attributes: Any) -> str:
     """One spelling per target, to match the tree's nodes with the file's keys."""
     from workbench.project.mapper_paths import PathError, parse_target
@@ -198,7 +206,10 @@ class MapperEditor(FormScreen):
         line = Text.assemble(("target ", "dim"), (self.target or "(choose an attribute)", "bold"))
         if words:
             line.append("\n" + words, style="red")
-        self.query_one("#mapper-target", Static).update(line)
+        box = self.query_one("#mapper-target", Static)
+        if line != getattr(box, "shown", None):
+            box.shown = line
+            box.update(line, layout=False)  # two lines, fixed in app.tcss
 
     # -- editing ------------------------------------------------------------------------------------
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -276,10 +287,10 @@ class MapperEditor(FormScreen):
         try:
             decl = DataMapper.model_validate(self.draft())
         except Exception as exc:  # noqa: BLE001
-            box.update(Text(str(exc).splitlines()[-1], style="red"))
+            update_in_place(box, Text(str(exc).splitlines()[-1], style="red"))
             return
         if self.record is None:
-            box.update(Text("no sample: name a CSV or JSON file above to preview a record", style="dim"))
+            update_in_place(box, Text("no sample: name a CSV or JSON file above to preview a record", style="dim"))
             return
         shown = preview(compile_draft(self.mapper_name or "draft", decl), self.record)
         self.marks = {canonical(k, self.attributes): v for k, v in shown.by_target().items()}
@@ -287,7 +298,7 @@ class MapperEditor(FormScreen):
                     style="green" if not shown.problems else "")
         for keys, message in shown.problems:
             text.append(f"\n✗ {'.'.join(map(str, keys))}: {message}", style="red")
-        box.update(text)
+        update_in_place(box, text)
         self.preview = shown
 
     # -- map by name ----------------------------------------------------------------------------------
