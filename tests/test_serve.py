@@ -235,7 +235,7 @@ path = "/automation"
     found = {(d.code, d.key) for d in diags}
     assert ("bad-value", "entrypoints.a.method") in found
     assert ("bad-value", "entrypoints.a.path") in found
-    assert ("missing-key", "entrypoints.a") in found  # no auth: none must be written out
+    assert ("missing-key", "entrypoints.a.auth") in found  # no auth: none must be written out (at the key it needs)
     assert ("bad-value", "entrypoints.b.path") in found  # {id} twice
     assert ("literal-secret", "entrypoints.c.auth.token") in found
     assert ("duplicate-route", "entrypoints.d.path") in found  # POST /x/{} again

@@ -59,3 +59,27 @@ async def test_another_field_changed_behind_a_step_form_merges(sample):
         assert type(app.screen).__name__ != "StepFormScreen"
         assert log_step(sample) == {"log": "from this window", "level": "warning"}
         assert app.internal_errors == []
+
+
+async def test_a_connection_form_saved_over_the_same_field_is_a_conflict(sample):
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.tree.select_ref(("connections", "scimClient", ""))
+        await settle(pilot)
+        await keys(pilot, "enter")  # the form of scimClient
+        form = app.connection_form
+        form.fields.row("timeout").control.focus()
+        await type_text(pilot, "12")
+        other = ProjectSession(sample, env={})
+        other.load()
+        decl = other.view().connections["scimClient"]
+        other.edit(lambda store: store.update_connection("scimClient", "scim", {
+            **{k: v for k, v in decl.items() if k != "connector"}, "timeout": 30}))
+        await keys(pilot, "ctrl+s")
+        await settle(pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("connection scimClient changed in another window" in n and "timeout" in n for n in notes), notes
+        assert app.connection_form is form and form.fields.row("timeout").text == "12"
+        saved = tomllib.loads((sample / "workbench.toml").read_text())["connections"]["scimClient"]
+        assert saved["timeout"] == 30

@@ -42,6 +42,8 @@ async def test_emails_as_a_plain_address_is_refused_at_the_field(sample):
         editor = await open_create_user(pilot)
         status = editor.query_one(".payload-status")
         assert "✓" in text_of(status)  # the saved payload: check says nothing
+        editor.load({**editor.value(), "emails": "x"})  # not a list of tables: a row of text
+        await settle(pilot)
         row = payload_row(editor, "emails")
         await retype(pilot, row.query_one(".payload-value"), "kim@example.com")
         shown = text_of(status)

@@ -157,6 +157,7 @@ class FieldSpec:
     variants: list[Variant] = field(default_factory=list)  # a discriminated union
     discriminator: str = "type"
     skeleton: Any = None  # for a mapping: the keys a new value usually has (json_schema_extra)
+    attributes: tuple = ()  # for a mapping of a connector's type (scim.User): its Attributes (base.Attribute)
 
     @property
     def is_scalar(self) -> bool:

@@ -65,7 +65,7 @@ def entry_problems(name: str, fields: Mapping[str, Any], *, others: Mapping[str,
     from workbench.project.model import EntryPoint
     from workbench.project.service import entry_service_problems, route_shape
 
-    others = {k: v for k, v in (others or {}).items() if k not in (name, original)}
+    others = {k: v for k, v in (others or {}).items() if k != original}  # the entry as opened is this one
     out: list[tuple[str, str, tuple, str]] = []
     if problem := name_problem("entrypoints", name, others, original):
         out.append(("bad-name", problem, ("name",), "error"))

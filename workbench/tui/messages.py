@@ -84,6 +84,7 @@ class DeleteStepRequested(Message):
 @dataclass
 class EditEntryRequested(Message):
     entry: str
+    focus: tuple = ()  # the field a diagnostic is about (its path in the entry's table)
 
 
 @dataclass

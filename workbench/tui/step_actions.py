@@ -165,9 +165,11 @@ class StepActions:
         if data.get("kind") == "service":
             from workbench.tui.screens.service_form import ServiceScreen
 
-            self.push_screen(ServiceScreen(taken, set(self.project_view.configurables), entry, data), saved)
-            return
-        self.push_screen(EntryPointScreen(taken, entry, data), saved)
+            screen = ServiceScreen(taken, set(self.project_view.configurables), entry, data)
+        else:
+            screen = EntryPointScreen(taken, entry, data)
+        screen.focus_path = message.focus  # opened from a diagnostic: its field has the focus
+        self.push_screen(screen, saved)
 
     @guarded
     def on_item_delete_requested(self, message: ItemDeleteRequested) -> None:

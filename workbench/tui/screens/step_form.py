@@ -90,7 +90,13 @@ class StepFormScreen(FormScreen):
                 from workbench.tui.screens.use_mapper import mapper_choice
 
                 yield from mapper_choice(self)  # "use a data mapper", when some fit the payload
-                yield SchemaFields(fields_of(self.op.params), step.get("args") or {}, path="args",
+                from workbench.tui.widgets.payload_lists import payload_attributes
+
+                params = fields_of(self.op.params)
+                for spec in params:  # the payload's type (scim.User): its editor knows the shape
+                    if spec.kind == "mapping" and spec.key == "payload":
+                        spec.attributes = payload_attributes(self.app, self.call, self.op)
+                yield SchemaFields(params, step.get("args") or {}, path="args",
                                    configurables=self.configurables, mapping_editor=True, classes="params")
             else:
                 yield Static(Text(f"unknown operation {self.call}: arguments are kept as they are", style="yellow"))
@@ -118,6 +124,8 @@ class StepFormScreen(FormScreen):
             best.control.focus()
             return
         rest = dotted[best_len + 1:]
+        if best.focus_at(tuple(int(p) if p.isdigit() else p for p in rest.split("."))):  # an element's field
+            return
         rows = [row for row in best.rows() if row.pair[0] and (rest == row.pair[0] or rest.startswith(row.pair[0] + "."))]
         target = rows[0].query(".payload-value").first() if rows and best.mode == "fields" else None
         (target or best.query("Input, TextArea").first()).focus()

@@ -19,7 +19,21 @@ from textual.widgets import Button, Input, Select, Static, TextArea
 
 from workbench.tui.field_checks import FieldsEdited, short
 from workbench.tui.messages import ConfigurableRequested
-from workbench.tui.schema import FieldSpec, flatten, parse_value, toml_document, unflatten, value_text
+from workbench.tui.schema import (
+    FieldSpec,
+    flatten,
+    parse_value,
+    toml_document,
+    toml_key,
+    unflatten,
+    value_text,
+)
+from workbench.tui.widgets.payload_lists import (
+    ListAttribute,
+    ListEdited,
+    is_element_list,
+    list_attributes,
+)
 from workbench.tui.widgets.schema_form import _label
 
 MODES = (("Fields", "fields"), ("TOML", "toml"), ("JSON", "json"))
@@ -104,6 +118,8 @@ class PayloadEditor(Vertical):
         self.configurables = configurables
         self.mode = "fields"
         self.problems: list | None = None  # the Validator's verdict; None until it has come
+        self.lists = list_attributes(spec.attributes)  # multi-valued attributes: edited as sub-forms
+        self.required = [a.name for a in spec.attributes if a.required]
 
     def compose(self) -> ComposeResult:
         yield Static(_label(self.spec), classes="field-label")
@@ -111,18 +127,28 @@ class PayloadEditor(Vertical):
             yield Select(MODES, value="fields", allow_blank=False, compact=True, classes="payload-mode")
             yield Static(classes="payload-status")
         with Vertical(classes="payload-rows"):
-            for key, text in self.initial_rows():
-                yield PayloadRow(key, text, self.configurables)
-            yield PayloadRow(configurables=self.configurables)
+            yield from self.row_widgets(self.initial or self.spec.skeleton or {}, blank=not self.initial)
         editor = TextArea("", soft_wrap=False, tab_behavior="focus", classes="payload-text")
         editor.display = False
         yield editor
 
-    def initial_rows(self) -> list[tuple[str, str]]:
-        """The value's fields; for a new value, the model's usual fields left blank to fill in."""
-        if self.initial:
-            return [(key, value_text(value)) for key, value in flatten(self.initial)]
-        return [(key, "") for key, _ in flatten(self.spec.skeleton or {})]
+    def row_widgets(self, value: dict[str, Any], blank: bool = False) -> list[Any]:
+        """A row per field (a dotted key for a nested one), a list of sub-forms per multi-valued
+        attribute, a row for each required attribute the value lacks, and a blank row to add one.
+        `blank`: the skeleton of a new value, its fields left blank to fill in (lists as they are)."""
+        from workbench.tui.expression_paths import suggestions
+
+        widgets: list[Any] = []
+        for key, item in value.items():
+            attr = self.lists.get(str(key).lower())
+            if attr is not None and is_element_list(item):
+                widgets.append(ListAttribute(attr, str(key), list(item), suggestions(self, self.configurables)))
+            else:
+                widgets += [PayloadRow(k, "" if blank else value_text(v), self.configurables)
+                            for k, v in flatten({key: item})]
+        spelled = {str(key).lower() for key in value}
+        widgets += [PayloadRow(name, "", self.configurables) for name in self.required if name.lower() not in spelled]
+        return widgets + [PayloadRow(configurables=self.configurables)]
 
     # -- value --------------------------------------------------------------------------------
     def rows(self) -> list[PayloadRow]:
@@ -133,8 +159,15 @@ class PayloadEditor(Vertical):
         if self.mode != "fields":
             return load(self.query_one(".payload-text", TextArea).text, self.mode)
         pairs = []
-        for row in self.rows():
-            key, text = row.pair
+        for part in self.query_one(".payload-rows", Vertical).children:
+            if isinstance(part, ListAttribute):
+                items = part.value()
+                if items:  # no element: not part of the value
+                    pairs.append((toml_key(part.key), items))
+                continue
+            if not isinstance(part, PayloadRow):
+                continue
+            key, text = part.pair
             if not key.strip():
                 if text.strip():
                     raise ValueError(f"a value without a key: {text}")
@@ -158,8 +191,7 @@ class PayloadEditor(Vertical):
         if self.mode == "fields":
             rows = self.query_one(".payload-rows", Vertical)
             rows.remove_children()
-            rows.mount_all([PayloadRow(k, value_text(v), self.configurables) for k, v in flatten(value)]
-                           + [PayloadRow(configurables=self.configurables)])
+            rows.mount_all(self.row_widgets(value))
         else:
             self.query_one(".payload-text", TextArea).load_text(dump(value, self.mode))
         self._validate()
@@ -199,6 +231,32 @@ class PayloadEditor(Vertical):
         if event.input.has_class("payload-key"):
             self.ensure_blank_row()
         self._validate()
+
+    def on_list_edited(self, event: ListEdited) -> None:
+        event.stop()
+        self._validate()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter on a key that names a multi-valued attribute (emails): its list of sub-forms."""
+        row = event.input.parent
+        attr = self.lists.get(event.value.strip().lower()) if event.input.has_class("payload-key") else None
+        if attr is None or not isinstance(row, PayloadRow) or row.pair[1].strip():
+            return
+        event.stop()
+        from workbench.tui.expression_paths import suggestions
+
+        part = ListAttribute(attr, event.value.strip(), [], suggestions(self, self.configurables))
+        await self.query_one(".payload-rows", Vertical).mount(part, before=row)
+        await row.remove()
+        self.ensure_blank_row()
+        await part.action_add_element()
+
+    def focus_at(self, rest: tuple) -> bool:
+        """Focus the element field at `rest` (("emails", 0, "value")) when a list holds it."""
+        for part in self.query(ListAttribute):
+            if rest and str(rest[0]).lower() == part.key.lower():
+                return part.focus_at(tuple(rest[1:]))
+        return False
 
     def ensure_blank_row(self) -> None:
         """Keep one empty row at the end, ready for the next field."""
@@ -246,12 +304,18 @@ class PayloadEditor(Vertical):
         """In Fields mode, a row whose key has a problem is marked (its key in red, the words as its tooltip)."""
         found = [(".".join(str(part) for part in p.path[prefix:]), short(p.message))
                  for p in self.problems or ()] if prefix else []
+        required = {name.lower() for name in self.required}
         for row in self.rows():
             key = row.pair[0].strip()
             words = next((w for b, w in found if key and (b == key or b.startswith(key + ".")
                                                           or key.startswith(b + "."))), None)
+            if words is None and key.lower() in required and not row.pair[1].strip():
+                words = f"{key} is required"  # marked at once: before the verdict comes, before saving
             row.set_class(words is not None, "payload-row-problem")
             row.tooltip = words
+        for part in self.query(ListAttribute):
+            part.mark([(tuple(p.path[prefix + 1:]), short(p.message)) for p in self.problems or ()
+                       if prefix and len(p.path) > prefix and str(p.path[prefix]).lower() == part.key.lower()])
 
     def on_mount(self) -> None:
         self._validate()

@@ -29,6 +29,17 @@ SECTIONS = (
 STYLES = {"error": "bold red", "warning": "yellow"}
 
 
+def _told(diagnostics: list) -> list:
+    """An item's diagnostics its line tells, but a configurable's missing value (its ✗ says so)."""
+    return [d for d in diagnostics if d.code != "missing-value" or not d.key.startswith("configurables.")]
+
+
+def problem_line(diagnostics: list) -> Text | None:
+    from workbench.tui.field_jump import first_line
+
+    return first_line(_told(diagnostics))
+
+
 def _mark(diagnostics: list) -> Text:
     level = worst(diagnostics)
     return Text(" " + MARKS[level], style=STYLES[level]) if level else Text("")
@@ -44,10 +55,12 @@ class ProjectTree(Tree[NodeRef]):
         self.show_root = False
         self.auto_expand = False  # enter opens an item; space folds a section
         self.guide_depth = 2
+        self.issues = Issues()  # as last shown: a problem line's diagnostic
 
     def show(self, view: ProjectView, issues: Issues) -> None:
         """Rebuild the nodes, keeping the cursor on the same item."""
         current = self.cursor_node.data if self.cursor_node else None
+        self.issues = issues
         folded = {n.data[0] for n in self.root.children if not n.is_expanded}
         with self.prevent(Tree.NodeHighlighted):
             self.clear()
@@ -56,6 +69,8 @@ class ProjectTree(Tree[NodeRef]):
                                      expand=section not in folded)
                 for name, label in self._items(section, view, issues):
                     node.add_leaf(label, data=(section, name, ""))
+                    if line := problem_line(issues.for_item(section, name)):  # enter: the field it names
+                        node.add_leaf(Text("  ") + line, data=(section, name, "problem"))
                 node.add_leaf(Text(add_label, style="dim"), data=(section, "", "add"))
             _ = self.last_line  # lay out the lines now, so the cursor moves below stay quiet
             if current:
@@ -122,6 +137,11 @@ class ProjectTree(Tree[NodeRef]):
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         event.stop()
         section, name, action = event.node.data or ("", "", "")
+        if action == "problem":
+            from workbench.tui.field_jump import jump_to_field, shown
+
+            jump_to_field(self.app, shown(_told(self.issues.for_item(section, name))))
+            return
         self.post_message(ItemChosen(section, name, action, focus=True))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
