@@ -142,7 +142,8 @@ class PayloadEditor(Vertical):
         for key, item in value.items():
             attr = self.lists.get(str(key).lower())
             if attr is not None and is_element_list(item):
-                widgets.append(ListAttribute(attr, str(key), list(item), suggestions(self, self.configurables)))
+                widgets.append(ListAttribute(attr, str(key), list(item), suggestions(self, self.configurables),
+                                             skeleton=blank))
             else:
                 widgets += [PayloadRow(k, "" if blank else value_text(v), self.configurables)
                             for k, v in flatten({key: item})]

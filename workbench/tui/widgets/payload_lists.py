@@ -84,9 +84,10 @@ class SubField(Horizontal):
 class ElementForm(Vertical):
     """One element of the list: its sub-attributes as fields; keys the schema does not know are kept."""
 
-    def __init__(self, attr: Any, item: dict[str, Any], offered: list[str]) -> None:
+    def __init__(self, attr: Any, item: dict[str, Any], offered: list[str], defaults: dict | None = None) -> None:
         super().__init__(classes="payload-element")
         self.attr, self.item, self.offered = attr, item, offered
+        self.defaults = defaults  # a skeleton's element: not part of the value while only its defaults are set
         spelled = {key.lower(): key for key in item}
         self.subs = [sub for sub in attr.sub if not sub.read_only or sub.name.lower() in spelled]
         known = {sub.name.lower() for sub in self.subs}
@@ -108,7 +109,11 @@ class ElementForm(Vertical):
     def fields(self) -> list[SubField]:
         return list(self.query(SubField))
 
-    def value(self, where: str) -> dict[str, Any]:
+    def value(self, where: str) -> dict[str, Any] | None:
+        """The element; None for a skeleton's element nothing was typed in (type = "work" alone is no email)."""
+        if self.defaults is not None and all(
+                f.text.strip() in ("", to_text(f.spec, self.defaults.get(self.keys[f.attr.name]))) for f in self.fields()):
+            return None
         out: dict[str, Any] = {}
         for field in self.fields():
             if field.text.strip():  # a blank sub-field is not part of the element
@@ -123,9 +128,11 @@ class ListAttribute(Vertical):
 
     BINDINGS = [Binding("ctrl+o", "add_element", "Add element", id="payload-add-element")]
 
-    def __init__(self, attr: Any, key: str, items: list[dict[str, Any]], offered: list[str]) -> None:
+    def __init__(self, attr: Any, key: str, items: list[dict[str, Any]], offered: list[str],
+                 skeleton: bool = False) -> None:
         super().__init__(classes="payload-list")
         self.attr, self.key, self.items, self.offered = attr, key, items, offered
+        self.skeleton = skeleton  # the items are a new value's usual ones: left out until one is filled in
 
     def compose(self) -> ComposeResult:
         subs = ", ".join(sub.name for sub in self.attr.sub if not sub.read_only)
@@ -134,7 +141,7 @@ class ListAttribute(Vertical):
         title.no_wrap, title.overflow = True, "ellipsis"
         yield Static(title, classes="list-title")
         for item in self.items:
-            yield ElementForm(self.attr, item, self.offered)
+            yield ElementForm(self.attr, item, self.offered, defaults=item if self.skeleton else None)
         yield Button(f"+ add {self.attr.name} (ctrl+o)", compact=True, classes="add-element")
 
     def on_mount(self) -> None:
@@ -148,7 +155,8 @@ class ListAttribute(Vertical):
             element.number(index)
 
     def value(self) -> list[dict[str, Any]]:
-        return [element.value(f"{self.key}[{i}]") for i, element in enumerate(self.elements())]
+        items = [element.value(f"{self.key}[{i}]") for i, element in enumerate(self.elements())]
+        return [item for item in items if item is not None]
 
     async def action_add_element(self) -> None:
         element = ElementForm(self.attr, {}, self.offered)
