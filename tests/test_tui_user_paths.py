@@ -281,6 +281,20 @@ async def test_cut_lines_end_in_an_ellipsis_and_d_shows_them_whole(sample):
         assert app.internal_errors == []
 
 
+async def test_a_tree_label_too_wide_ends_in_an_ellipsis_and_keeps_its_mark(sample):
+    text = (sample / "workbench.toml").read_text(encoding="utf-8")
+    (sample / "workbench.toml").write_text(text.replace("scimClientSecret", "scimClientSecretOfTheSandbox"),
+                                           encoding="utf-8")
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        lines = [app.tree.render_line(y).text.rstrip() for y in range(app.tree.size.height)]
+        [long] = [line for line in lines if "scimClientSecret" in line]
+        assert long.endswith("… ✗"), long  # cut with a mark, and the missing value still marked
+        assert any(line.endswith("scimTokenUrl ✗") for line in lines)  # what fits is not cut
+    assert app.internal_errors == []
+
+
 async def test_the_foreach_progress_bar_stays_on_screen(tmp_path):
     root = tmp_path / "long"
     root.mkdir()
