@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 PYCACHE = os.path.join(tempfile.gettempdir(), "workbench-bench-pycache")
 MARKER = b"newUserName"  # the last configurable of the sample: the whole tree is painted
-FLOW_MARKER = b"Create User"  # the flow, with the operation label from the connector catalogue
+FLOW_MARKER = b"Create User"  # the flow, with the operation label of the project's connector
 
 BARE_APP = r'''
 from textual.app import App
@@ -52,14 +52,16 @@ Bare().run()
 '''
 
 
-def time_until(command: list[str], marker: bytes, timeout: float = 20.0, then: bytes = b"") -> float:
+def time_until(command: list[str], marker: bytes, timeout: float = 20.0, then: bytes = b"",
+               extra_env: dict[str, str] | None = None) -> float:
     """Seconds from spawning `command` in an 80x24 pty until `marker` appears in its output (and,
-    when given, `then` too: the result is then a pair of times)."""
+    when given, `then` too: the result is then a pair of times), with `extra_env` added."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = dict(os.environ, TERM="xterm-256color", COLUMNS="80", LINES="24", PYTHONPYCACHEPREFIX=PYCACHE)
     env.pop("TEXTUAL", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.update(extra_env or {})
     started = time.perf_counter()
     process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
                                start_new_session=True)
@@ -117,7 +119,7 @@ def main() -> int:
           f"[{', '.join(f'{t * 1000:.0f}' for t in bare_times)}]")
     print(f"workbench {args.project}: median {app * 1000:.0f} ms  "
           f"[{', '.join(f'{t * 1000:.0f}' for t in app_times)}]")
-    print(f"  then the flow with its operation labels (store, catalogue loaded): median "
+    print(f"  then the flow with its operation labels (the store and its connectors loaded): median "
           f"{statistics.median(flow_times) * 1000:.0f} ms")
     ratio = app / base
     print(f"ratio: {ratio:.2f}x (target <= 1.30x) {'OK' if ratio <= 1.3 else 'OVER TARGET'}")

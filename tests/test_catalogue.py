@@ -183,6 +183,25 @@ def test_get_loads_only_the_connector_it_names(fresh_catalogue, monkeypatch):
     assert catalogue.get("okta") is okta
 
 
+def test_find_an_unknown_id_loads_no_connector_and_reads_the_entry_points_once(fresh_catalogue, monkeypatch):
+    loaded: list[str] = []
+    reads: list[str] = []
+    eps = [_EntryPoint(name, f"acme:{name}", lambda name=name: loaded.append(name) or make_spec(name))
+           for name in ("okta", "zendesk", "heavy")]
+
+    def entry_points(**kw):
+        reads.append(kw.get("group"))
+        return eps if kw.get("group") == "workbench.connectors" else []
+
+    monkeypatch.setattr(registry.metadata, "entry_points", entry_points)
+    assert catalogue.find("okat") is None  # get() would discover them all, for its suggestions
+    assert catalogue.find("zendesk").id == "zendesk"
+    assert loaded == ["zendesk"] and reads == ["workbench.connectors"]
+    with pytest.raises(catalogue.UnknownConnector, match="okta"):
+        catalogue.get("okat")
+    assert sorted(loaded) == ["heavy", "okta", "zendesk", "zendesk"] and len(reads) == 1
+
+
 def test_entry_points_unreadable_metadata_is_a_warning(fresh_catalogue, monkeypatch):
     def boom(**kw):
         raise RuntimeError("corrupt METADATA")

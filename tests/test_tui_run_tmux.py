@@ -50,7 +50,7 @@ def test_demo_in_tmux_runs_then_fails_on_409(tmp_path, term):
     tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", "-c", str(ROOT),
          " ".join(_quote(part) for part in command))
     try:
-        wait_for(session, "provisionUser", "Create User")  # the flow, with the catalogue's labels
+        wait_for(session, "provisionUser", "Create User")  # the flow, with its connector's labels
         tmux("send-keys", "-t", session, "r")
         shown = wait_for(session, "✓ succeeded in", "✓ ok")
         assert "Created user kim.jensen" in shown

@@ -11,6 +11,7 @@ from workbench.connectors.registry import (
     ConnectorLoadWarning,
     UnknownConnector,
     all_specs,
+    find,
     get,
 )
 from workbench.connectors.registry import refresh as _refresh_registry
@@ -18,7 +19,7 @@ from workbench.connectors.search import SearchIndex, clear_cache, index_for, sea
 
 __all__ = [
     "BUILTINS", "ENTRY_POINT_GROUP", "ConnectorLoadWarning", "SearchIndex", "UnknownConnector", "all_specs",
-    "describe_fields", "get", "index_for", "refresh", "search", "type_name",
+    "describe_fields", "find", "get", "index_for", "refresh", "search", "type_name",
 ]
 
 

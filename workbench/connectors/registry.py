@@ -4,7 +4,7 @@ Only metadata is imported here (each connector package's `__init__` exposes a li
 implementation is imported by `spec.load()` when a run opens a connection. `get(id)` loads just
 the one connector it names, as Harlequin loads one adapter: a built-in, or the entry point of
 that name; every plugin is loaded only to list them all (`all_specs()`, the palette) or to
-suggest a close id.
+suggest a close id (`find(id)` never does: None for an unknown id).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ _lock = threading.Lock()
 _specs: list[ConnectorSpec] | None = None
 _by_id: dict[str, ConnectorSpec] = {}
 _loaded_one: dict[str, ConnectorSpec] = {}  # what get() loaded before any full discovery
+_group: list[Any] | None = None  # the group's entry points, read once: each read parses every dist-info
 
 
 def _load_ref(ref: str) -> Any:
@@ -78,11 +79,14 @@ def _as_spec(obj: Any) -> ConnectorSpec:
 
 
 def _entry_points() -> Iterable[Any]:
-    try:
-        return metadata.entry_points(group=ENTRY_POINT_GROUP)
-    except Exception as exc:  # noqa: BLE001 - broken installation metadata must not crash
-        warnings.warn(f"cannot read connector entry points: {exc}", ConnectorLoadWarning, stacklevel=3)
-        return ()
+    global _group
+    if _group is None:
+        try:
+            _group = list(metadata.entry_points(group=ENTRY_POINT_GROUP))
+        except Exception as exc:  # noqa: BLE001 - broken installation metadata must not crash
+            warnings.warn(f"cannot read connector entry points: {exc}", ConnectorLoadWarning, stacklevel=3)
+            return ()
+    return _group
 
 
 def _load_one(connector_id: str) -> ConnectorSpec | None:
@@ -149,19 +153,27 @@ def all_specs() -> list[ConnectorSpec]:
 
 def refresh() -> None:
     """Forget the discovered specs and the cached index (e.g. after installing a plugin)."""
-    global _specs, _by_id
+    global _specs, _by_id, _group
     with _lock:
         _specs = None
         _by_id = {}
+        _group = None
         _loaded_one.clear()
 
 
-def get(connector_id: str) -> ConnectorSpec:
+def find(connector_id: str) -> ConnectorSpec | None:
+    """The connector `connector_id`, or None; until all are discovered, it loads that one alone."""
     spec = _by_id.get(connector_id) or _loaded_one.get(connector_id)
     if spec is None and _specs is None:
         spec = _load_one(connector_id)
         if spec is not None:
             _loaded_one[connector_id] = spec
+    return spec
+
+
+def get(connector_id: str) -> ConnectorSpec:
+    """The connector `connector_id`; UnknownConnector (with close ids: this discovers them all)."""
+    spec = find(connector_id)
     if spec is not None:
         return spec
     all_specs()

@@ -108,6 +108,7 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
         self.project_view = self.project_session.view()  # the files, until the store has loaded
         self.issues = Issues()
         self.specs: dict[str, Any] | None = None  # connector id -> ConnectorSpec
+        self.project_specs: dict[str, Any] = {}  # those the project uses, before the whole catalogue
         self.search_index: Any = None
         self.catalogue_error = ""
         self.internal_errors: list[BaseException] = []  # reported by `guarded`; tests assert none
@@ -232,13 +233,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
         if section and name and name not in getattr(self.project_view, section) and name != "<new>":
             section, name = section, ""  # it was removed or renamed
         self.show_item(section, name, refresh=True)
-
-    def op_label(self, call: str) -> str:
-        connection, _, operation = call.partition(".")
-        decl = self.project_view.connections.get(connection, {})
-        spec = (self.specs or {}).get(str(decl.get("connector")))
-        op = spec.operations.get(operation) if spec else None
-        return op.label if op else ""
 
     @guarded
     def show_item(self, section: str, name: str = "", focus: bool = False, refresh: bool = False) -> None:

@@ -26,6 +26,11 @@ class CatalogueLoaded(Message):
 
 
 @dataclass
+class ProjectConnectorsLoaded(Message):
+    specs: dict[str, Any]  # connector id -> ConnectorSpec, of the connectors the project uses
+
+
+@dataclass
 class DiagnosticsReady(Message):
     diagnostics: list[Any]
 

@@ -18,13 +18,16 @@ from textual import work
 
 from workbench.tui.errors import describe, guarded
 from workbench.tui.issues import Issues
-from workbench.tui.messages import CatalogueLoaded, DiagnosticsReady, LoadFailed, StoreLoaded
+from workbench.tui.messages import (CatalogueLoaded, DiagnosticsReady, LoadFailed, ProjectConnectorsLoaded,
+                                   StoreLoaded)
 
 
 class ProjectIO:
     """WorkbenchApp's project handlers; the state is the app's `project_session`."""
 
     project_session: Any  # workbench.project.session.ProjectSession
+    specs: dict[str, Any] | None  # the whole catalogue, once loaded: connector id -> ConnectorSpec
+    project_specs: dict[str, Any]  # the connectors the project uses, loaded first (by id)
 
     # -- workers -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
@@ -34,6 +37,8 @@ class ProjectIO:
         except Exception as error:  # noqa: BLE001 - shown, never fatal
             self.post_message(LoadFailed(describe(error)))
             return
+        if self.specs is None:  # the flow's labels come with the store (then the whole catalogue)
+            self.post_message(ProjectConnectorsLoaded(self._project_connectors()))
         self.post_message(StoreLoaded(store))
 
     @work(thread=True, exclusive=True, group="reload", exit_on_error=False)
@@ -44,6 +49,21 @@ class ProjectIO:
             self.post_message(LoadFailed(describe(error)))
             return
         self.post_message(StoreLoaded(self.project_session.store))
+
+    def _project_connectors(self) -> dict[str, Any]:
+        # The connectors the project uses, each loaded by id, so that the flow's labels never
+        # wait for the discovery of every installed one (the palette's catalogue).
+        from workbench.connectors import catalogue
+
+        specs = {}
+        for connector_id in sorted({str(decl.get("connector")) for decl in self.project_view.connections.values()}):
+            try:
+                spec = catalogue.find(connector_id)  # an unknown id: `check` says so, with close ones
+            except Exception:  # noqa: BLE001 - a broken connector: `check` says why
+                spec = None
+            if spec is not None:
+                specs[connector_id] = spec
+        return specs
 
     @work(thread=True, exclusive=True, group="catalogue", exit_on_error=False)
     def _load_catalogue(self) -> None:
@@ -100,8 +120,8 @@ class ProjectIO:
         self.refresh_views()
         if first_load:
             self.log.info(f"project loaded in {(time.perf_counter() - self.started) * 1000:.0f} ms")
-            if self.specs is None:
-                self._load_catalogue()
+            if self.specs is None:  # the palette's catalogue, once the flow and its labels are on screen
+                self.call_after_refresh(self._load_catalogue)
         pending, self._after_load = self._after_load, []
         for callback in pending:
             callback()
@@ -109,6 +129,18 @@ class ProjectIO:
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.notify(message.error, title="Project", severity="error", timeout=10)
+
+    def on_project_connectors_loaded(self, message: ProjectConnectorsLoaded) -> None:
+        self.project_specs = message.specs  # shown by the StoreLoaded that follows
+
+    def op_label(self, call: str) -> str:
+        """A step's operation label ("Create User"): the catalogue's, or while it loads the
+        project's connectors'; "" when not known (yet)."""
+        connection, _, operation = call.partition(".")
+        decl = self.project_view.connections.get(connection, {})
+        spec = (self.specs or self.project_specs).get(str(decl.get("connector")))
+        op = spec.operations.get(operation) if spec else None
+        return op.label if op else ""
 
     @guarded
     def on_catalogue_loaded(self, message: CatalogueLoaded) -> None:
