@@ -1,6 +1,6 @@
 """What a service request does not repeat: its steps are compiled once per project version,
-and a short run's history reaches the background writer in one hand-over (still every event,
-in order; a long run's events are not held back)."""
+and a short run's history reaches the background writer in one hand-over, as one line of a
+segment (still every event, in order); a long run's events are not held back."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from tests.helpers import make_project
 from workbench.project import ProjectStore
 from workbench.runtime import history as history_module
 from workbench.runtime import nodes
-from workbench.runtime.history import BackgroundWriter, HistoryWriter, runs_dir
+from workbench.runtime.history import (
+    HistoryWriter,
+    find_run,
+    list_runs,
+    read_events,
+    runs_dir,
+)
+from workbench.runtime.segments import SEGMENT_SUFFIX, BackgroundWriter
 from workbench.runtime.service import Request, Services
 
 PROJECT = '''
@@ -58,9 +65,10 @@ def test_steps_are_compiled_once_per_version_not_per_request(tmp_path, monkeypat
     assert [a.status for a in answers] == [200, 200, 200]
     assert json.loads(answers[0].body) == {"ok": True, "n": 1}
     assert calls == []  # the version's nodes, every time
-    files = sorted(runs_dir(tmp_path / "p").glob("*.jsonl"))
-    assert len(files) == 3
-    kinds = [json.loads(line)["event"] for line in files[0].read_text().splitlines()]
+    runs = list_runs(tmp_path / "p")
+    assert [r.status for r in runs] == ["succeeded"] * 3
+    assert [p.name.endswith(SEGMENT_SUFFIX) for p in runs_dir(tmp_path / "p").iterdir()] == [True]  # one file
+    kinds = [e["event"] for e in read_events(find_run(tmp_path / "p", runs[0].id))]
     assert kinds[0] == "run.started" and kinds[-1] == "run.finished" and kinds.count("step.finished") == 2
 
 
@@ -80,11 +88,16 @@ def test_a_short_run_is_one_hand_over_and_a_long_one_is_not_held(tmp_path, monke
             return getattr(self.inner, name)
 
     writer_thread.queue = Counted(writer_thread.queue)  # type: ignore[assignment]
-    short = HistoryWriter(tmp_path, "20260101T000000-000aaa", prune=False, background=writer_thread)
-    for kind in ("run.started", "step.started", "step.finished", "run.finished"):
-        short.write({"event": kind})
-    short.close()
-    assert len(puts) == 1  # the whole run, and the close, together
+
+    async def short_run() -> None:  # closed on a loop, as a server's runs are
+        short = HistoryWriter(tmp_path, "20260101T000000-000aaa", prune=False, background=writer_thread)
+        for kind in ("run.started", "step.started", "step.finished", "run.finished"):
+            short.write({"event": kind, "run": "20260101T000000-000aaa"})
+        short.close()
+        await asyncio.sleep(0.05)  # its line is made after the answer has gone
+
+    asyncio.run(short_run())
+    assert len(puts) == 1  # the whole run, encoded, in one piece
 
     monkeypatch.setattr(history_module, "FLUSH_EVERY", 0.05)
     long = HistoryWriter(tmp_path, "20260101T000001-000bbb", prune=False, background=writer_thread)
@@ -98,6 +111,7 @@ def test_a_short_run_is_one_hand_over_and_a_long_one_is_not_held(tmp_path, monke
     long.write({"event": "run.finished"})
     long.close()
     writer_thread.stop()
-    assert [json.loads(x)["event"] for x in short.path.read_text().splitlines()] == [
+    assert [e["event"] for e in read_events(find_run(tmp_path, "20260101T000000-000aaa"))] == [
         "run.started", "step.started", "step.finished", "run.finished"]
+    assert not (runs_dir(tmp_path) / "20260101T000000-000aaa.jsonl").exists()  # in the segment
     assert [json.loads(x)["event"] for x in long.path.read_text().splitlines()][-1] == "run.finished"

@@ -12,6 +12,7 @@ import pytest
 
 from tests.helpers import copy_sample, hr_webhook_values
 from tests.tui_helpers import keys, settle, type_text
+from workbench.runtime.history import list_runs
 from workbench.tui.app import WorkbenchApp
 
 pytest.importorskip("uvicorn")
@@ -81,8 +82,9 @@ async def test_try_it_sends_the_sample_then_gets_409(hr_webhook, sandbox):
         await keys(pilot, "escape")
         await wait_for(pilot, lambda: not serving(url))  # stopped when the panel closed
         assert type(app.screen).__name__ != "TryItScreen"
-        runs = list((root / ".workbench" / "runs").glob("*.jsonl"))
-        assert len(runs) == 2 and all(TOKEN not in p.read_text() for p in runs)
+        files = list((root / ".workbench" / "runs").glob("*.jsonl"))  # one-file runs and segments
+        assert [r.trigger for r in list_runs(root)] == ["POST /hires"] * 2
+        assert all(TOKEN not in p.read_text() for p in files)
         assert app.internal_errors == []
 
 

@@ -49,21 +49,26 @@ current_item: contextvars.ContextVar[ItemScope | None] = contextvars.ContextVar(
 
 
 class HistoryRecorder:
-    """The engine's way into the history: writes an event, or holds it while its item runs."""
+    """The engine's way into the history: writes an event, or holds it while its item runs.
+    A server's writer (`background`) takes the events themselves: it makes the records later."""
 
-    __slots__ = ("write",)
+    __slots__ = ("as_is", "write")
 
     def __init__(self, history: HistoryWriter) -> None:
-        self.write = history.write
+        self.as_is = history.background is not None
+        self.write = history.hold if self.as_is else history.write
 
     def __call__(self, event: ev.Event) -> None:
         scope = current_item.get()
         if scope is not None and scope.events is not None:
             scope.events.append(event)
-        elif type(event) is ev.ItemFinished:
-            self.write(item_record(event))
         else:
-            self.write(event.to_dict())
+            self.write(event if self.as_is else history_record(event))
+
+
+def history_record(event: ev.Event) -> dict[str, Any]:
+    """An event as the history keeps it: a foreach item's compact record, else its dict."""
+    return item_record(event) if type(event) is ev.ItemFinished else event.to_dict()
 
 
 def item_record(event: ev.ItemFinished) -> dict[str, Any]:

@@ -55,12 +55,16 @@ class Engine:
         force: bool = False,
         resume: str | None = None,
         resumable: bool = True,
+        cancellable: bool = True,
         history_options: Mapping[str, Any] | None = None,
         trace: bool = False,
     ) -> None:
         self.store = store
         self.trace = trace  # the history keeps every foreach item's full events, not one record each
         self.resumable = resumable  # keep what a later --resume needs (a service's request is gone by then)
+        # False: cancel() does nothing, the run ends early only when the task running it is
+        # cancelled (a service's request), so its steps need no task of their own (~10 µs a run).
+        self.cancellable = cancellable
         self.history_options = dict(history_options or {})  # HistoryWriter's: a server's `prune`, `background`
         self.plan = plan  # a plan: sync steps plan only, other writing calls are not run
         self.force = force  # sync steps apply a plan over their maxChanges
@@ -72,6 +76,7 @@ class Engine:
         self.keep = keep  # runs kept in the history (default: WB_HISTORY_LIMIT or 200)
         self.diagnostics: list = []
         self._active: Execution | None = None
+        self._items: dict[str, bool] = {}  # items_in(), per entry
 
     def entry_name(self, entry: str | None = None) -> str:
         """The entry point to run: `entry`, or the only one. Raises PreflightError."""
@@ -128,11 +133,20 @@ class Engine:
         run.extra, run.trigger, run.compiled = scope, trigger, compiled
         for secret in secrets:
             run.redactor.add(secret)
+        if not self.cancellable:  # cancel() does nothing: the engine may run many at once
+            return await run.execute()
         self._active = run
         try:
             return await run.execute()
         finally:
             self._active = None
+
+    def items_in(self, entry: str) -> bool:
+        """Whether the entry has a foreach (whose items hold their events back, compact.py)."""
+        found = self._items.get(entry)
+        if found is None:
+            found = self._items[entry] = _has_foreach(self.store.project.entrypoints[entry])
+        return found
 
     def raw_steps(self, entry: str) -> list[Any]:
         """The entry's top-level steps as written (for the resume fingerprints)."""
@@ -157,3 +171,17 @@ class Engine:
         run = self._active
         if run is not None:
             run.cancel()
+
+
+def _has_foreach(entry) -> bool:
+    from workbench.project.model import ForeachStep
+
+    def walk(steps) -> bool:
+        for step in steps or ():
+            if isinstance(step, ForeachStep):
+                return True
+            if any(walk(getattr(step, name, None)) for name in ("then", "else_", "steps")):
+                return True
+        return False
+
+    return walk(entry.steps) or walk(entry.onError)

@@ -15,7 +15,7 @@ from workbench.project.mappers import mapper_scope
 from workbench.runtime import events as ev
 from workbench.runtime.compact import HistoryRecorder, count_retry, preview
 from workbench.runtime.history import HistoryWriter
-from workbench.runtime.log_masking import masked_logs
+from workbench.runtime.log_masking import mask_logs, unmask_logs
 from workbench.runtime.policies import StepTimeout, with_policies
 from workbench.runtime.resume import ResumeState, ResumeWriter
 from workbench.runtime.nodes import (NOTHING, Node, Return, StepError, compile_steps, current_step, error_dict, ms,
@@ -47,6 +47,19 @@ class RunResult:
 class Execution:
     """One run of an entry point: its events, history, connections and steps."""
 
+    # Set per run where they change (a class default costs a run nothing: a service's is short).
+    extra: Mapping[str, Any] | None = None  # variables the caller adds (a service's request)
+    trigger: dict | None = None
+    compiled: tuple | None = None  # (steps, onError) compiled by the caller, else per run
+    top = -1  # the top-level step running now (foreach items are kept per top-level loop)
+    failures = 0  # failures that did not stop the run (collected items, continued steps)
+    collected_ok = 0  # items of errors = "collect" loops that succeeded
+    tolerant = False  # a collect loop or a continued step ran: report the counts
+    cancel_requested = False
+    body: asyncio.Future | None = None
+    loop: asyncio.AbstractEventLoop | None = None
+    ready = False  # the steps' task exists: cancel() may cancel it (a plain flag: an Event costs ~9 µs)
+
     def __init__(self, engine: Engine, entry: str, config, sink: Sink | None, run_id: str,
                  resume: ResumeState | None = None) -> None:
         self.engine = engine
@@ -58,27 +71,21 @@ class Execution:
         self.plan, self.force = engine.plan, engine.force
         self.redactor = config.redactor()
         self.sink = sink
-        self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, **engine.history_options)
-                        if engine.history else None)
+        self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, redactor=self.redactor,
+                                      **engine.history_options) if engine.history else None)
         self.recorder = HistoryRecorder(self.history) if self.history is not None else None
         self.trace = engine.trace
         # What a later `--resume` needs, kept beside the history (redacted like it).
         self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor.data)
                        if engine.history and engine.resumable else None)
-        self.extra: Mapping[str, Any] | None = None  # variables the caller adds (a service's request)
-        self.trigger: dict | None = None
-        self.compiled: tuple | None = None  # (steps, onError) compiled by the caller, else per run
         self.resumed = resume
-        self.top = -1  # the top-level step running now (foreach items are kept per top-level loop)
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
+        if sink is None and self.history is not None and self.history.background is not None:
+            # A server's history redacts a run's events once, as it writes them (segments.encode_run);
+            # only a sink (live output) needs each one redacted as it comes. With no foreach, no
+            # item holds them back either: straight into the run's events.
+            self.emit = self.recorder if engine.items_in(entry) else self.history.hold
         self.connections: dict[str, Any] = {}
-        self.failures = 0  # failures that did not stop the run (collected items, continued steps)
-        self.collected_ok = 0  # items of errors = "collect" loops that succeeded
-        self.tolerant = False  # a collect loop or a continued step ran: report the counts
-        self.cancel_requested = False
-        self.body: asyncio.Future | None = None
-        self.loop: asyncio.AbstractEventLoop | None = None
-        self.ready = False  # the steps' task exists: cancel() may cancel it (a plain flag: an Event costs ~9 µs)
 
     # -- events --
     def _emit(self, event: ev.Event) -> None:
@@ -103,34 +110,42 @@ class Execution:
 
     async def execute(self) -> RunResult:
         """Run the steps in their own task, so `cancel()` can stop them while this coroutine
-        still closes the connections and records the outcome."""
+        still closes the connections and records the outcome (in this one when the engine is not
+        cancellable: then only cancelling the caller's task stops them)."""
         # Always: a connection may add secrets it derives (an access token) to an empty redactor.
-        with masked_logs(self.redactor):
+        # (Not `with masked_logs(...)`: a generator's context manager costs a short run ~2 µs.)
+        mask_logs(self.redactor)
+        try:
             return await self._execute()
+        finally:
+            unmask_logs(self.redactor)
 
     async def _execute(self) -> RunResult:
-        self.loop = asyncio.get_running_loop()
         started = time.perf_counter()
         if self.emit:
             self.emit(ev.RunStarted(self.run_id, time.time(), self.entry, self.project.integration.name, self.trigger))
-        self.body = asyncio.ensure_future(self.steps())
-        self.ready = True
-        if self.cancel_requested:
-            self.body.cancel()
+        inline = not self.engine.cancellable
+        if not inline:
+            self.loop = asyncio.get_running_loop()
+            self.body = asyncio.ensure_future(self.steps())
+            self.ready = True
+            if self.cancel_requested:
+                self.body.cancel()
         external_cancel = False
         try:
-            status, result, error = await self.body
+            status, result, error = await (self.steps() if inline else self.body)
         except asyncio.CancelledError:
             status, result, error = ev.CANCELLED, None, None
             task = asyncio.current_task()
             external_cancel = task is not None and task.cancelling() > 0
         try:
-            await self.close_connections()
+            if self.connections:
+                await self.close_connections()
         except asyncio.CancelledError:  # cancelled from outside while closing: record, then re-raise
             external_cancel = True
         duration = round((time.perf_counter() - started) * 1000, 1)
         if self.redactor:
-            result, error = self.redactor.data(result), self.redactor.data(error)
+            result, error = self.redactor.data(result), None if error is None else self.redactor.data(error)
         if self.emit:
             failed_items, ok_items = (self.failures, self.collected_ok) if self.tolerant or self.failures else (None, None)
             self.emit(ev.RunFinished(self.run_id, time.time(), status, duration, result, error, failed_items, ok_items))
@@ -152,9 +167,14 @@ class Execution:
             scope.update(self.extra)
         raw = self.engine.raw_steps(self.entry) if self.keeper is not None else []
         compiled = self.compiled
+        plain = self.resumed is None and self.keeper is None  # nothing to restore or keep (a service's request)
         try:
             for index, node in enumerate(compiled[0] if compiled else compile_steps(entry.steps, self.project)):
-                await self.top_step(index, node, scope, raw)
+                if plain:
+                    self.top = index
+                    await self.step(node, scope, None)
+                else:
+                    await self.top_step(index, node, scope, raw)
         except Return as ret:
             return ev.SUCCEEDED, ret.value, None
         except StepError as exc:
@@ -166,10 +186,6 @@ class Execution:
     async def top_step(self, index: int, node: Node, scope: dict, raw: list) -> None:
         """A top-level step: restored when a resumed run finished it, else run and kept."""
         state = self.resumed
-        if state is None and self.keeper is None:  # nothing to restore or keep (a service's request)
-            self.top = index
-            await self.step(node, scope, None)
-            return
         if state is not None and index < state.done_prefix():
             variables = state.steps[index]["vars"]
             scope.update(variables)
@@ -254,7 +270,7 @@ class Execution:
         started = time.perf_counter()
         box: list = []  # the rendered arguments (nodes.rendered_args), for the inspector
         tries = [1]
-        token = rendered_args.set(box)
+        token = rendered_args.set(box) if node.renders else None
         try:
             if node.retry is None and node.timeout is None:
                 value, summary = await node.run(self, scope, item)
@@ -286,7 +302,8 @@ class Execution:
                 raise
             raise StepError(error) from exc
         finally:
-            rendered_args.reset(token)
+            if token is not None:
+                rendered_args.reset(token)
         if emit is not None:
             # Outside a foreach item (or with --trace), the inspector's arguments and result too.
             detail = item is None or self.trace

@@ -7,7 +7,6 @@ run's secrets masked, so an application that turns logging on never writes them.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from typing import Any
@@ -62,14 +61,3 @@ def _redact_record(record, redactors) -> None:
             clean = redactor.text(clean)
         if clean != text:
             record.exc_text = clean
-
-
-
-
-@contextlib.contextmanager
-def masked_logs(redactor):
-    mask_logs(redactor)
-    try:
-        yield
-    finally:
-        unmask_logs(redactor)

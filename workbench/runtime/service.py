@@ -101,6 +101,7 @@ class ServiceVersion:
         self.config = _Resolved(resolved)
         config, masked = self.config.values, self.config.masks
         self.routes: list[Route] = []
+        self.engine: Engine | None = None  # made by Services for its requests
         for name, entry in store.project.entrypoints.items():
             if entry.kind != "service":
                 continue
@@ -151,8 +152,9 @@ class Services:
         self.in_flight = 0
         self.sink_for = sink_for or (lambda name: None)
         self.notify = notify or (lambda text: None)
+        self._notify_requests = notify is not None  # the line per request costs a short run ~3 µs
         self._failed_store = None  # the last version that had errors: watched for the next change
-        from workbench.runtime.history import BackgroundWriter
+        from workbench.runtime.segments import BackgroundWriter
 
         self.history = BackgroundWriter()
 
@@ -224,7 +226,7 @@ class Services:
         except ValueError as exc:
             return error_response(400, str(exc))
         scope = {"request": {"method": request.method, "path": request.path, "params": match.params,
-                             "query": dict(parse_qsl(request.query, keep_blank_values=True)),
+                             "query": dict(parse_qsl(request.query, keep_blank_values=True)) if request.query else {},
                              "headers": request.headers, "body": body}}
         secrets = [route.secret] if route.secret and not route.masked else []
         for name in SECRET_HEADERS:
@@ -232,11 +234,14 @@ class Services:
             # A bearer header that passed holds the token, masked already ("Bearer ••••").
             if value and not (name == "authorization" and route.auth.type == "bearer"):
                 secrets += [value, value.partition(" ")[2]]  # the header and its credential alone
-        # No resume state (the request is gone by then); the history is written by one thread and
-        # pruned by prune_history().
-        engine = Engine(version.store, overrides=version.overrides, env=version.env, memory=version.memory,
-                        resumable=False, history_options={"prune": False, "background": self.history})
-        started = time.perf_counter()
+        engine = version.engine
+        if engine is None:  # one per version: an engine keeps no run state when it is not cancellable
+            # No resume state (the request is gone by then); the history is written by one thread
+            # and pruned by prune_history().
+            engine = version.engine = Engine(
+                version.store, overrides=version.overrides, env=version.env, memory=version.memory,
+                resumable=False, cancellable=False, history_options={"prune": False, "background": self.history})
+        started = time.perf_counter() if self._notify_requests else 0.0
         try:
             result = await engine.run(route.entry, self.sink_for(route.entry), scope=scope, secrets=tuple(secrets),
                                       checked=True, trigger={"method": request.method, "path": request.path},
@@ -245,6 +250,8 @@ class Services:
             return error_response(503, f"the service cannot run: {exc}")
         response = response_of(result)
         response.entry = route.entry
+        if not self._notify_requests:
+            return response
         took = (time.perf_counter() - started) * 1000
         self.notify(f"{route.entry}: {request.method} {request.path} → {response.status} in {took:.0f} ms "
                     f"(run {result.run_id})")
@@ -349,9 +356,12 @@ def response_of(result: RunResult) -> Response:
     return response
 
 
+_SHAPE = frozenset({"status", "headers", "body"})
+
+
 def shaped(value: Any, default_status: int) -> Response:
     """`{ status, headers, body }` (any of them), or a plain value as the body."""
-    if isinstance(value, dict) and value and set(value) <= {"status", "headers", "body"} and (
+    if isinstance(value, dict) and value and _SHAPE.issuperset(value) and (
             isinstance(value.get("status", 200), int) and not isinstance(value.get("status"), bool)
             and isinstance(value.get("headers", {}), dict)):
         status, headers, body = value.get("status", default_status), value.get("headers", {}), value.get("body")
@@ -360,7 +370,7 @@ def shaped(value: Any, default_status: int) -> Response:
     if not 100 <= status <= 599:
         return error_response(500, f"the service returned status {status}, which is not an HTTP status")
     headers = {str(k).lower(): str(v) for k, v in headers.items()
-               if str(k).lower() not in ("content-length", "transfer-encoding", "connection")}
+               if str(k).lower() not in ("content-length", "transfer-encoding", "connection")} if headers else {}
     if body is None:
         return Response(status, b"", headers)
     if isinstance(body, str):

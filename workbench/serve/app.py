@@ -1,13 +1,12 @@
-"""The ASGI app: one catch-all Starlette route in front of `Services` (runtime/service.py).
+"""The ASGI app in front of `Services` (runtime/service.py): a plain ASGI callable, no framework
+(Starlette's middleware and router cost a request more than a short run's own steps; uvicorn
+answers 500 to an exception that escapes before the response starts).
 
 Order per request, cheapest refusal first: route (404, 405) and bearer (401), a free slot
 (503 + Retry-After), the body within its limit (413), then hmac, the run and its answer.
 """
 
 from __future__ import annotations
-
-from starlette.applications import Starlette
-from starlette.routing import Route
 
 from workbench.runtime.service import Request, Response, Services, error_response
 
@@ -19,10 +18,12 @@ class _TooLarge(Exception):
     pass
 
 
-def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY) -> Starlette:
-    # A plain ASGI endpoint, not a Request/Response function: those objects cost more per
-    # request than the rest of Starlette's routing, and the route needs neither.
-    async def endpoint(scope, receive, send) -> None:
+def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY):
+    async def app(scope, receive, send) -> None:
+        if scope["type"] != "http":  # lifespan is off; a websocket is refused
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1003})
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         method, path = scope["method"], scope["path"]
         match = services.route(method, path, headers)
@@ -43,18 +44,7 @@ def make_app(services: Services, *, max_body: int = DEFAULT_MAX_BODY) -> Starlet
         finally:
             services.release()
 
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    return Starlette(routes=[Route("/{path:path}", _Asgi(endpoint), methods=methods)])
-
-
-class _Asgi:
-    """Starlette calls a route's endpoint as an ASGI app when it is not a function."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send) -> None:
-        await self.app(scope, receive, send)
+    return app
 
 
 class _Disconnected(Exception):
@@ -63,6 +53,8 @@ class _Disconnected(Exception):
 
 async def _read(receive, headers: dict[str, str], limit: int) -> bytes:
     declared = headers.get("content-length", "")
+    if not declared and "transfer-encoding" not in headers:
+        return b""  # HTTP/1.1: no body (a GET, say)
     if declared.isdigit() and int(declared) > limit:
         raise _TooLarge  # refused before reading a byte
     chunks, size = [], 0
