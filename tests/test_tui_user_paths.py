@@ -295,6 +295,29 @@ async def test_a_tree_label_too_wide_ends_in_an_ellipsis_and_keeps_its_mark(samp
     assert app.internal_errors == []
 
 
+async def test_a_fitted_tree_with_its_root_shown_cuts_nested_labels_with_an_ellipsis():
+    from textual.app import App
+
+    from workbench.tui.widgets.fitted_tree import FittedTree
+
+    class One(App):
+        def compose(self):
+            tree = FittedTree("result")  # as the step inspector's: the root shown
+            tree.root.expand()
+            meta = tree.root.add("meta", expand=True)
+            meta.add_leaf("location: " + "http://127.0.0.1:1/scim2/Users/" + "9" * 40)
+            meta.add_leaf("short")
+            yield tree
+
+    app = One()
+    async with app.run_test(size=(40, 8)) as pilot:
+        await pilot.pause()
+        tree = app.query_one(FittedTree)
+        lines = [tree.render_line(y).text.rstrip() for y in range(4)]
+        assert lines[2].endswith("…") and len(lines[2]) <= 40, lines
+        assert lines[3].endswith("short"), lines
+
+
 async def test_the_foreach_progress_bar_stays_on_screen(tmp_path):
     root = tmp_path / "long"
     root.mkdir()

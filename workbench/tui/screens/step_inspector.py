@@ -25,6 +25,7 @@ from textual.widgets.tree import TreeNode
 
 from workbench.runtime.inspect import ItemRecord, RunInspector, StepRecord, item_line, status_text, value_path
 from workbench.runtime.lines import describe_error, format_duration
+from workbench.tui.widgets.fitted_tree import FittedTree
 from workbench.tui.widgets.footer import StableFooter
 
 MAX_ITEMS_SHOWN = 1000  # options in the items list (f narrows it to the failed ones)
@@ -84,7 +85,7 @@ class StepInspectorScreen(ModalScreen[str | None]):
         with Vertical(classes="dialog inspector-dialog"):
             yield Static(id="inspector-title")
             yield Static(id="inspector-status")
-            yield Tree(Text("step"), id="inspector-tree")
+            yield FittedTree(Text("step"), id="inspector-tree")
             yield Static(id="inspector-path")
             items = OptionList(id="inspector-items")
             items.display = self.has_items

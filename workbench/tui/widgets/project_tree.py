@@ -12,6 +12,7 @@ from textual.widgets.tree import TreeNode
 from workbench.project.view import ProjectView
 from workbench.tui.issues import MARKS, Issues, worst
 from workbench.tui.messages import ItemChosen, ItemDeleteRequested
+from workbench.tui.widgets.fitted_tree import FittedTree
 
 
 @contextmanager
@@ -45,7 +46,7 @@ def _mark(diagnostics: list) -> Text:
     return Text(" " + MARKS[level], style=STYLES[level]) if level else Text("")
 
 
-class ProjectTree(Tree[NodeRef]):
+class ProjectTree(FittedTree[NodeRef]):
     BINDINGS = [
         Binding("delete,x", "delete_item", "Delete", id="delete-item"),
     ]
@@ -75,21 +76,6 @@ class ProjectTree(Tree[NodeRef]):
             _ = self.last_line  # lay out the lines now, so the cursor moves below stay quiet
             if current:
                 self.select_ref(current, quiet=True)
-
-    def render_label(self, node: TreeNode[NodeRef], base_style, style) -> Text:
-        """A label too wide for the tree ends in `…` rather than being cut without a mark; an
-        item's problem mark (✗, ⚠) stays."""
-        text = super().render_label(node, base_style, style)
-        depth, parent = 0, node.parent
-        while parent is not None and parent is not self.root:
-            depth, parent = depth + 1, parent.parent
-        room = self.scrollable_content_region.width - depth * self.guide_depth
-        if not 0 < room < text.cell_len:
-            return text
-        mark = next((m for m in MARKS.values() if m and text.plain.endswith(" " + m)), "")
-        head, tail = (text[:-len(mark) - 1], text[-len(mark) - 1:]) if mark else (text, Text(""))
-        head.truncate(max(1, room - tail.cell_len), overflow="ellipsis")
-        return head + tail
 
     def select_ref(self, ref: NodeRef, *, quiet: bool = False) -> None:
         """Move the cursor to an item (or its section); quiet: without opening it."""
