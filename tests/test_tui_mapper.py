@@ -101,8 +101,13 @@ async def test_create_a_mapper_by_name_preview_it_and_create_a_user_with_it(tmp_
         assert "[datamappers.hireToUser]" in text and "${upper(input.jobTitle)}" in text
         assert "hireToUser" in str(tree.find(("datamappers", "hireToUser", "")).label)
 
-        app._open_step_form("main", "1.steps.0", ("call", "scimClient.createUser"), None)
+        app.show_item("entrypoints", "main")
         await settle(pilot)
+        assert app.flow.focus_key("insert:1.steps.0")  # the `+` inside the foreach
+        await settle(pilot)
+        await keys(pilot, "enter")  # the step panel: scimClient → Create User
+        await type_text(pilot, "create user")
+        await keys(pilot, "enter")
         form = app.screen
         assert isinstance(form, StepFormScreen)
         form.query_one("#use-mapper", Select).value = "hireToUser"
