@@ -26,9 +26,14 @@ WIDGETS = {"name": "ep-name", "schedule": "ep-schedule", "timezone": "ep-timezon
 ACCEPTED = {"schedule": "valid cron: minute hour day-of-month month day-of-week", "timezone": "a known timezone"}
 
 
-class EntryPointScreen(FormScreen):
+class EntryForm(FormScreen):
+    """What the automation and the service forms share: the entry point as opened (its base, so a
+    stale save merges or is refused), check's verdict at the fields from the start, and the focus
+    on the field a diagnostic names."""
+
     SAVE_LABEL = "Create"
-    BINDINGS = [Binding("ctrl+n", "as_service", "Service", id="entry-as-service")]
+    FIELDS: tuple[str, ...] = ()  # the keys the form writes
+    WIDGETS: dict[str, str] = {}  # the form's inputs by the entry point's keys
     focus_path: tuple[str, ...] = ()  # the field a diagnostic is about (its path in the entry's table): set by the opener
 
     def __init__(self, taken: set[str], name: str | None = None, entry: dict[str, Any] | None = None) -> None:
@@ -38,9 +43,25 @@ class EntryPointScreen(FormScreen):
         self.entry = entry or {}
         if name:
             self.SAVE_LABEL = "Save"
-        from workbench.project.edit_base import EditBase  # the fields as opened: a stale save merges or is refused
+        from workbench.project.edit_base import EditBase  # loads the store: not at the app's start-up
 
-        self.base = EditBase.item("entrypoints", name, self.entry, FIELDS) if name else None
+        self.base = EditBase.item("entrypoints", name, self.entry, self.FIELDS) if name else None
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.verdict()  # an entry point saved with a problem shows it at once
+        if self.focus_path:  # opened from a diagnostic: its field
+            from workbench.tui.entry_fields import focus_key
+
+            self.call_after_refresh(focus_key, self, self.WIDGETS, self.focus_path)
+
+    def verdict(self) -> dict[str, str]:
+        raise NotImplementedError
+
+
+class EntryPointScreen(EntryForm):
+    BINDINGS = [Binding("ctrl+n", "as_service", "Service", id="entry-as-service")]
+    FIELDS, WIDGETS = FIELDS, WIDGETS
 
     def title_text(self) -> Text:
         return Text("Automation " + self.original if self.original else "Add Entry Point → Automation", style="bold")
@@ -70,14 +91,6 @@ class EntryPointScreen(FormScreen):
         if not self.original:
             typed = self.query_one("#ep-name", Input).value.strip()
             self.dismiss(("service", "" if typed == self.default_name else typed))  # "": the service's own default
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.verdict()  # an entry point saved with a problem shows it at once
-        if self.focus_path:  # opened from a diagnostic: its field
-            from workbench.tui.entry_fields import focus_key
-
-            self.call_after_refresh(focus_key, self, WIDGETS, self.focus_path)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id in WIDGETS.values():

@@ -13,8 +13,8 @@ from textual.widgets import Input, Select
 from workbench.project.service import METHODS
 from workbench.tui.errors import guarded
 from workbench.tui.screens.configurable_form import unique
-from workbench.tui.screens.entrypoint_form import DEFAULT_ERROR_STEP
-from workbench.tui.screens.form_base import FormScreen, labelled, show_hint
+from workbench.tui.screens.entrypoint_form import DEFAULT_ERROR_STEP, EntryForm
+from workbench.tui.screens.form_base import labelled, show_hint
 
 AUTHS = (("bearer: Authorization: Bearer <token>", "bearer"), ("hmac: a signature of the body", "hmac"),
          ("none: anyone who reaches the port", "none"))
@@ -25,22 +25,14 @@ FIELDS = ("method", "path", "auth", "description")  # what the form writes of a 
 WIDGETS = {"name": "svc-name", "method": "svc-method", "path": "svc-path", "auth": "svc-secret"}
 
 
-class ServiceScreen(FormScreen):
-    SAVE_LABEL = "Create"
-    focus_path: tuple[str, ...] = ()  # the field a diagnostic is about (its path in the entry's table): set by the opener
+class ServiceScreen(EntryForm):
+    FIELDS, WIDGETS = FIELDS, WIDGETS
 
     def __init__(self, taken: set[str], configurables: set[str], name: str | None = None,
                  entry: dict[str, Any] | None = None, suggestion: str = "") -> None:
-        super().__init__()
-        self.taken, self.configurables = taken, configurables
+        super().__init__(taken, name, entry)
+        self.configurables = configurables
         self.suggestion = suggestion  # the name typed in the automation form before switching
-        self.original = name
-        self.entry = entry or {}
-        if name:
-            self.SAVE_LABEL = "Save"
-        from workbench.project.edit_base import EditBase  # the fields as opened: a stale save merges or is refused
-
-        self.base = EditBase.item("entrypoints", name, self.entry, FIELDS) if name else None
 
     def title_text(self) -> Text:
         return Text("Service " + self.original if self.original else "Add Entry Point → Service", style="bold")
@@ -67,14 +59,6 @@ class ServiceScreen(FormScreen):
         if value.startswith("${config.") and value.endswith("}"):
             return value[len("${config."):-1]
         return value or "hookToken"
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.verdict()  # a service saved with a problem shows it at once
-        if self.focus_path:  # opened from a diagnostic: its field
-            from workbench.tui.entry_fields import focus_key
-
-            self.call_after_refresh(focus_key, self, WIDGETS, self.focus_path)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.verdict()
