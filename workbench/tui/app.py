@@ -7,14 +7,15 @@ runs (run_actions.py) and the problems list under it; the footer with the keys t
 Data flows one way: the first paint shows `workbench.project.view.ProjectView.read` (no pydantic),
 the store is loaded in a worker, every edit goes through `apply_edit` (a worker calling the
 ProjectStore API), and the views show `ProjectView.of(store)` afterwards. Diagnostics run in a worker too.
-The I/O lives in project_io.py and the step editing in step_actions.py (mixins of the app).
+Its handlers live in mixins, each declaring what it uses of the app: project_io.py (load, check,
+edit, reload), connection_actions.py, step_actions.py, run_actions.py and mapper_actions.py.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,9 @@ from textual.widgets import ContentSwitcher, Static
 
 from workbench.project.session import ProjectSession
 from workbench.runtime.controller import RunController
+from workbench.tui.connection_actions import ConnectionActions
 from workbench.tui.errors import guarded
+from workbench.tui.idle_gc import IdleCollector
 from workbench.tui.issues import Issues, locate
 from workbench.tui.mapper_actions import MapperActions
 from workbench.tui.messages import ItemChosen, ProblemChosen
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
 POLL_SECONDS = 1.0
 BROWSE_DELAY = 0.06
+IDLE_GC_SECONDS = 0.25
 
 
 def _workbench_commands():
@@ -55,7 +59,7 @@ def _workbench_commands():
     return WorkbenchCommands
 
 
-class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
+class WorkbenchApp(ProjectIO, ConnectionActions, StepActions, RunActions, MapperActions, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "Workbench"
     COMMANDS = App.COMMANDS | {_workbench_commands}
@@ -107,19 +111,12 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
         self.poll_seconds = poll_seconds
         self.project_view = self.project_session.view()  # the files, until the store has loaded
         self.issues = Issues()
-        self.specs: dict[str, Any] | None = None  # connector id -> ConnectorSpec
-        self.project_specs: dict[str, Any] = {}  # those the project uses, before the whole catalogue
-        self.search_index: Any = None
-        self.catalogue_error = ""
+        self.init_project_io()  # the catalogue, and what waits for it or for the store
         self.internal_errors: list[BaseException] = []  # reported by `guarded`; tests assert none
-        self._after_catalogue: list[Callable[[], Any]] = []
-        self._after_load: list[Callable[[], Any]] = []
-        self._loaded_once = False
-        self._disk_warned = False
-        self._announce_check = False
         self.views_ready = False
         self._browse: Any = None  # the timer of a pending tree-cursor change
         self.typeahead = TypeAhead(self)  # keys in a burst wait for the previous key's effects
+        self.idle_collector = IdleCollector(lambda: self.typeahead.handled_at)  # full GCs between keys
 
     @property
     def store(self) -> Any:
@@ -192,6 +189,11 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
 
             self.push_screen(CreateProjectScreen(self.shown_path, self.root.name), self._create_project)
         self.set_interval(self.poll_seconds, self._poll_disk, name="watch-files")
+        self.idle_collector.start()
+        self.set_interval(IDLE_GC_SECONDS, self.idle_collector.tick, name="idle-gc")
+
+    def on_unmount(self) -> None:
+        self.idle_collector.stop()
 
     async def on_event(self, event: events.Event) -> None:
         if TypeAhead.applies(event):
@@ -296,51 +298,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
             self._browse.stop()
             self._browse = None
 
-    # -- connections --------------------------------------------------------------------------
-    @property
-    def connection_view(self):
-        return self.query_one("#connection-view")
-
-    @property
-    def connection_form(self):
-        return self.connection_view.form if self.views_ready else None
-
-    def _show_connection(self, name: str, focus: bool, *, force: bool = False) -> None:
-        view = self.project_view
-        shown = self.connection_view.show_connection(name, view.connections.get(name, {}), self.specs,
-                                                     view, focus=focus, force=force)
-        if not shown and self._reshow not in self._after_catalogue:
-            self._after_catalogue.append(self._reshow)  # the form comes with the catalogue
-
-    def _reshow(self) -> None:
-        self._show(*self.current, focus=False, force=True)
-
-    def new_connection(self, spec: Any) -> None:
-        """After the palette: an empty form for this connector in the centre."""
-        if spec is None:
-            return
-        self.connection_view.new_form(spec, self.project_view)
-        self.current = ("connections", "<new>")
-        self.query_one("#view", ContentSwitcher).current = "connection-view"
-
-    def discard_connection_form(self, form: Any) -> None:
-        def discard() -> None:
-            target = ("connections", form.original) if form.original else ("", "")
-            self.connection_view.clear()  # its drafts (configurables made in it) go with it
-            self._show(*target, focus=False, force=True)
-            self.tree.focus()
-
-        if form.is_dirty:  # new or not: every form with changes asks
-            self._confirm_discard(discard)
-        else:
-            discard()
-
-    def _confirm_discard(self, then: Callable[[], Any]) -> None:
-        from workbench.tui.screens.confirm import ConfirmScreen
-
-        self.push_screen(ConfirmScreen("Discard the unsaved changes of this form?", yes="Discard", no="Keep"),
-                         lambda yes: then() if yes else None)
-
     # -- configurations -------------------------------------------------------------------------
     def _show_config(self, name: str, focus: bool) -> None:
         from workbench.tui.widgets.config_pane import ConfigPane
@@ -359,20 +316,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
             pane.call_after_refresh(pane.focus_table)
 
     # -- actions ----------------------------------------------------------------------------------
-    @guarded
-    def action_add_connection(self) -> None:
-        if self.search_index is None:
-            if self.catalogue_error:
-                self.notify(f"connectors could not be loaded: {self.catalogue_error}", severity="error")
-                return
-            self._after_catalogue.append(self.action_add_connection)
-            if self.specs is None and self.store is not None:
-                self._load_catalogue()
-            return
-        from workbench.tui.screens.palette import ConnectorPalette
-
-        self.push_screen(ConnectorPalette(self.search_index), self.new_connection)
-
     def action_open_configurations(self) -> None:
         self.show_item("configurables", "", focus=True)
         self.tree.select_ref(("configurables", "", ""), quiet=True)
@@ -420,32 +363,6 @@ class WorkbenchApp(ProjectIO, StepActions, RunActions, MapperActions, App[int]):
     def action_reload(self) -> None:
         if self.store is not None:
             self._reload_store()
-
-    def selected_entry(self) -> str:
-        section, name = self.current
-        if section == "entrypoints" and name:
-            return name
-        entries = list(self.project_view.entrypoints)
-        return entries[0] if len(entries) == 1 else ""
-
-    @guarded
-    def action_run_entry(self, entry: str = "") -> None:
-        """Run an automation (the selected one by default) and watch it in the Output panel."""
-        entry = entry or self.selected_entry()
-        if not entry:
-            self.notify("select an automation to run", severity="warning")
-            return
-        self.start_run(entry)  # run_actions.py
-
-    @guarded
-    def action_resume_run(self) -> None:
-        """Continue the selected automation's last run, when it failed or was cancelled."""
-        entry = self.selected_entry()
-        run_id = self.run_controller.resumable(entry) if entry else ""
-        if not run_id:
-            self.notify("nothing to resume: the last run of this automation did not fail", severity="warning")
-            return
-        self.start_run(entry, resume=run_id)
 
     def on_problem_chosen(self, message: ProblemChosen) -> None:
         item, address = locate(message.diagnostic)

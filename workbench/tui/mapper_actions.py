@@ -16,6 +16,12 @@ def mapper_outputs(specs: dict[str, Any] | None) -> list[str]:
 
 
 class MapperActions:
+    # What the app provides (app.py, project_io.py).
+    project_view: Any  # workbench.project.view.ProjectView
+    root: Any  # Path
+    current: tuple[str, str]
+    specs: dict[str, Any] | None
+    store: Any  # ProjectStore | None
     @guarded
     def open_mapper(self, name: str) -> None:
         self._mapper_editor(name, self.project_view.datamappers.get(name))

@@ -25,9 +25,36 @@ from workbench.tui.messages import (CatalogueLoaded, DiagnosticsReady, LoadFaile
 class ProjectIO:
     """WorkbenchApp's project handlers; the state is the app's `project_session`."""
 
-    project_session: Any  # workbench.project.session.ProjectSession
+    # Its own state, made by `init_project_io` (WorkbenchApp.__init__ calls it).
     specs: dict[str, Any] | None  # the whole catalogue, once loaded: connector id -> ConnectorSpec
     project_specs: dict[str, Any]  # the connectors the project uses, loaded first (by id)
+    search_index: Any  # the palette's, built with the catalogue
+    catalogue_error: str
+    _after_catalogue: list[Callable[[], Any]]  # waiting for the catalogue
+    _after_load: list[Callable[[], Any]]  # waiting for the store
+    _loaded_once: bool
+    _disk_warned: bool  # the "changed on disk" warning was shown for the dirty form
+    _announce_check: bool  # the next diagnostics were asked for by the user (notify them)
+    # What the app provides (app.py).
+    project_session: Any  # workbench.project.session.ProjectSession
+    project_view: Any  # workbench.project.view.ProjectView
+    issues: Issues
+    root: Any  # Path
+    started: float
+    connection_form: Any
+    problems: Any  # ProblemsList
+    refresh_views: Callable[[], None]
+
+    def init_project_io(self) -> None:
+        self.specs = None
+        self.project_specs = {}
+        self.search_index = None
+        self.catalogue_error = ""
+        self._after_catalogue = []
+        self._after_load = []
+        self._loaded_once = False
+        self._disk_warned = False
+        self._announce_check = False
 
     # -- workers -----------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)

@@ -40,6 +40,15 @@ class RunActions:
     run_feed: RunFeed
     drain_timer: Any
     _drain_again: bool = False
+    # What the app provides (app.py, project_io.py).
+    project_view: Any  # workbench.project.view.ProjectView
+    root: Any  # Path
+    current: tuple[str, str]
+    flow: Any  # FlowView
+    views_ready: bool
+    _check: Callable[[], Any]
+    form_open: Callable[[], bool]
+    show_item: Callable[..., None]
 
     @property
     def runs(self) -> dict[str, RunSession]:
@@ -54,6 +63,32 @@ class RunActions:
         return self.run_controller.live()
 
     # -- starting ------------------------------------------------------------------------------
+    def selected_entry(self) -> str:
+        section, name = self.current
+        if section == "entrypoints" and name:
+            return name
+        entries = list(self.project_view.entrypoints)
+        return entries[0] if len(entries) == 1 else ""
+
+    @guarded
+    def action_run_entry(self, entry: str = "") -> None:
+        """Run an automation (the selected one by default) and watch it in the Output panel."""
+        entry = entry or self.selected_entry()
+        if not entry:
+            self.notify("select an automation to run", severity="warning")
+            return
+        self.start_run(entry)  # run_actions.py
+
+    @guarded
+    def action_resume_run(self) -> None:
+        """Continue the selected automation's last run, when it failed or was cancelled."""
+        entry = self.selected_entry()
+        run_id = self.run_controller.resumable(entry) if entry else ""
+        if not run_id:
+            self.notify("nothing to resume: the last run of this automation did not fail", severity="warning")
+            return
+        self.start_run(entry, resume=run_id)
+
     def start_run(self, entry: str, *, resume: str = "", plan: bool = False, force: bool = False) -> None:
         """Run an entry point; `plan`: sync steps plan only and nothing is written (the Plan screen
         shows their plans when it ends); `force`: sync steps apply a plan over their maxChanges."""

@@ -4,6 +4,7 @@ are WorkbenchApp's handlers; the state they use is the app's project view and ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workbench.project.address import StepAddress
@@ -23,8 +24,16 @@ from workbench.tui.messages import (
 class StepActions:
     """WorkbenchApp's editing handlers (they use its project_view, specs, flow and apply_edit)."""
 
+    # What the app provides (app.py, project_io.py).
     project_view: Any  # workbench.project.view.ProjectView
     specs: dict[str, Any] | None
+    issues: Any  # workbench.tui.issues.Issues
+    current: tuple[str, str]
+    flow: Any  # FlowView
+    _after_catalogue: list[Callable[[], Any]]
+    apply_edit: Callable[..., Any]
+    selected_entry: Callable[[], str]
+    show_item: Callable[..., None]
 
     def _connections_for_panel(self) -> list[tuple[str, Any]]:
         return [(name, (self.specs or {}).get(str(decl.get("connector"))))
