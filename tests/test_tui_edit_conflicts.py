@@ -83,3 +83,51 @@ async def test_a_connection_form_saved_over_the_same_field_is_a_conflict(sample)
         assert app.connection_form is form and form.fields.row("timeout").text == "12"
         saved = tomllib.loads((sample / "workbench.toml").read_text())["connections"]["scimClient"]
         assert saved["timeout"] == 30
+
+
+async def test_a_delete_from_the_tree_refuses_an_item_another_window_changed(sample):
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.tree.select_ref(("connections", "scimClient", ""))
+        app.tree.focus()
+        await keys(pilot, "delete")
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        other = ProjectSession(sample, env={})
+        other.load()
+        other.edit(lambda store: store.update_connection("scimClient", "scim", {
+            **tomllib.loads((sample / "workbench.toml").read_text())["connections"]["scimClient"],
+            "serviceUrl": "https://other.example/scim/v2"}))
+        await keys(pilot, "y")
+        await settle(pilot)
+        notes = [n.message for n in app._notifications]
+        assert any("the connection scimClient changed in another window" in n and "nothing was deleted" in n
+                   for n in notes), notes
+        assert "scimClient" in tomllib.loads((sample / "workbench.toml").read_text())["connections"]
+        # Looked at again (the reload shows the other version), it deletes.
+        await settle(pilot)
+        app.tree.select_ref(("connections", "scimClient", ""))
+        app.tree.focus()
+        await keys(pilot, "delete", "y")
+        await settle(pilot)
+        assert "scimClient" not in tomllib.loads((sample / "workbench.toml").read_text()).get("connections", {})
+        assert app.internal_errors == []
+
+
+async def test_a_data_mapper_deletes_from_the_tree(tmp_path):
+    from tests.helpers import copy_sample
+
+    root = copy_sample("bulk-onboarding", tmp_path)
+    mappers = tomllib.loads((root / "workbench.toml").read_text())["datamappers"]
+    name = next(iter(mappers))
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.tree.select_ref(("datamappers", name, ""))
+        app.tree.focus()
+        await keys(pilot, "delete")
+        assert app.screen.question.startswith(f"Delete the data mapper {name}?")
+        await keys(pilot, "y")
+        await settle(pilot)
+        assert name not in tomllib.loads((root / "workbench.toml").read_text()).get("datamappers", {})
+        assert app.internal_errors == []

@@ -127,6 +127,9 @@ class ProjectIO:
         except Exception as error:  # noqa: BLE001 - EditError, ProjectFileError, OSError...
             message = describe(error)
             self.notify(message, title=f"Could not {what}", severity="error", timeout=8)
+            # The edit re-read the files first: the views show what another window wrote (a dirty
+            # form is kept), and so does the next form or delete's base.
+            self.refresh_views()
             if on_error is not None:
                 on_error(message)
             return

@@ -184,14 +184,30 @@ class StepActions:
     def on_item_delete_requested(self, message: ItemDeleteRequested) -> None:
         from workbench.tui.screens.confirm import ConfirmScreen
 
+        from workbench.project.edit_base import EditBase, EditConflict
+        from workbench.project.store import EditError
+
         section, name = message.section, message.name
-        what = {"connections": "connection", "entrypoints": "automation", "configurables": "configurable"}[section]
+        item = getattr(self.project_view, section, {}).get(name)
+        kind = "service" if section == "entrypoints" and isinstance(item, dict) and item.get("kind") == "service" \
+            else {"connections": "connection", "entrypoints": "automation", "configurables": "configurable",
+                  "datamappers": "data mapper"}.get(section, section)
+        what = f"{kind} {name}"
+        base = EditBase.item(section, name, item)  # what the person confirmed: not a newer version
+
+        def delete(store: Any) -> None:
+            try:
+                base.check(store)
+            except EditConflict:
+                raise EditError(f"the {what} changed in another window since the tree showed it; nothing was "
+                                "deleted: look at it again, and delete it if you still want to") from None
+            store.remove(section, name)
 
         def answer(yes: bool) -> None:
             if yes:
-                self.apply_edit(f"delete {what} {name}", lambda store: store.remove(section, name))
+                self.apply_edit(f"delete {what}", delete)
 
-        self.push_screen(ConfirmScreen(f"Delete the {what} {name}? Steps or fields that use it will be reported "
+        self.push_screen(ConfirmScreen(f"Delete the {what}? Steps or fields that use it will be reported "
                                        "by the check."), answer)
 
     @guarded
