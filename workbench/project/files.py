@@ -30,6 +30,10 @@ class ProjectFileError(Exception):
         super().__init__(f"{where}: {message}")
 
 
+class EditError(ValueError):
+    """An edit was refused (unknown name, duplicate, bad value); nothing was written."""
+
+
 _AT_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 

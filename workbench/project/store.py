@@ -11,28 +11,21 @@ import contextlib
 import functools
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from workbench.project.address import ROOTS, AddressError, StepAddress
+from workbench.project.address import StepAddress
 from workbench.project.diagnostic import ERROR, Diagnostic
 from workbench.project.secret_sources import secrets_path
 from workbench.project.view import CONFIG_FILE, PROJECT_FILE
 from workbench.project.files import (
+    EditError,
     ProjectFileError,
-    atomic_write,
     format_key_path,
-    keep_format,
-    key_lines,
-    locate,
     locked,
-    parse_toml,
-    read_text,
-    tomlkit_parse,
 )
 from workbench.project.model import (
     NAME_RE,
@@ -44,15 +37,23 @@ from workbench.project.model import (
     Project,
 )
 from workbench.project.mappers import DataMapper, RecordType
+from workbench.project.toml_doc import (
+    TomlFile,
+    check_index,
+    merge_table,
+    rename_key,
+    replace_aot,
+    rewrite_call_targets,
+    rewrite_strings,
+    split_address,
+    step_array,
+    to_table,
+)
 
 STATE_DIR = ".workbench"
 LOCK_FILE = "lock"
 SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entrypoints": EntryPoint,
             "types": RecordType, "datamappers": DataMapper}
-
-
-class EditError(ValueError):
-    """An edit was refused (unknown name, duplicate, bad value); nothing was written."""
 
 
 def _locked(method):
@@ -64,96 +65,12 @@ def _locked(method):
     return wrapper
 
 
-class _TomlFile:
-    """One TOML file: its text, a fast parse, and a tomlkit document made on first edit."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.text = ""
-        self.data: dict[str, Any] = {}
-        self.error: ProjectFileError | None = None
-        self.exists = False
-        self._doc = None
-        self._lines: dict | None = None
-        self.stamp: tuple[int, int] | None = None
-
-    def load(self) -> None:
-        self._doc, self._lines, self.error = None, None, None
-        self.stamp = self._stat()
-        self.exists = self.stamp is not None
-        try:
-            self.text = read_text(self.path) if self.exists else ""
-            self.data = parse_toml(self.path, self.text)
-        except ProjectFileError as exc:  # not UTF-8, not TOML, too deep: a diagnostic, never a crash
-            self.data, self.error = {}, exc
-
-    def refresh(self) -> bool:
-        """Re-read the file (under the write lock, before an edit); True when it had changed."""
-        try:
-            text = read_text(self.path) if self.path.exists() else None
-        except ProjectFileError:
-            text = "\0unreadable"  # differs from any text loaded: load() records the error
-        if (text is None and not self.exists) or (text is not None and self.exists and text == self.text):
-            return False
-        self.load()
-        return True
-
-    def _stat(self) -> tuple[int, int] | None:
-        try:
-            st = self.path.stat()
-        except OSError:
-            return None
-        return st.st_mtime_ns, st.st_size
-
-    def changed(self) -> bool:
-        """True when the file on disk differs from what was loaded. A stat first: the app polls
-        this every second, and reading a large file each time would be wasted work."""
-        stamp = self._stat()
-        # An equal stamp proves nothing for a file written in the last seconds (coarse mtimes).
-        if stamp == self.stamp and (stamp is None or time.time_ns() - stamp[0] > 2_000_000_000):
-            return False
-        try:
-            text = read_text(self.path) if stamp is not None else ""
-        except ProjectFileError:
-            return True
-        if text != self.text or (stamp is not None) != self.exists:
-            return True
-        self.stamp = stamp  # touched, not changed
-        return False
-
-    def doc(self):
-        if self.error:
-            raise EditError(f"{self.error} (fix the file by hand; it is not overwritten)")
-        if self._doc is None:
-            self._doc = tomlkit_parse(self.text)
-        return self._doc
-
-    def save(self, mode: int | None = None, *, reparse: bool = True) -> None:
-        """Write the document. With reparse=False the caller updates `data` itself (a full
-        tomllib parse of a large file costs more than the edit)."""
-        import tomlkit
-
-        text = keep_format(tomlkit.dumps(self.doc()), self.text)
-        if text == self.text and mode is None and self.exists:
-            return
-        atomic_write(self.path, text, mode=mode)
-        self.text, self.exists, self._lines = text, True, None
-        self.stamp = self._stat()
-        if reparse:
-            self.data = parse_toml(self.path, text)
-
-    def line_of(self, path: tuple) -> int | None:
-        if self._lines is None:
-            self._lines = key_lines(self.text)
-        return locate(self._lines, path)
-
-
 class ProjectStore:
     def __init__(self, root: Path | str, config_file: Path | str | None = None) -> None:
         self.root = Path(root).resolve()
-        self.project_file = _TomlFile(self.root / PROJECT_FILE)
-        self.config_file = _TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
-        self.secrets_file = _TomlFile(secrets_path(self.config_file.path))  # Config-secrets.toml
+        self.project_file = TomlFile(self.root / PROJECT_FILE)
+        self.config_file = TomlFile(Path(config_file).resolve() if config_file else self.root / CONFIG_FILE)
+        self.secrets_file = TomlFile(secrets_path(self.config_file.path))  # Config-secrets.toml
         self.project: Project = Project(integration=Integration(name=self.root.name))
         self.load_diagnostics: list[Diagnostic] = []
         self._mutex = threading.RLock()
@@ -200,10 +117,10 @@ class ProjectStore:
         return any(f.changed() for f in self.files)
 
     @property
-    def files(self) -> tuple[_TomlFile, _TomlFile, _TomlFile]:
+    def files(self) -> tuple[TomlFile, TomlFile, TomlFile]:
         return self.project_file, self.config_file, self.secrets_file
 
-    def file_named(self, name: str) -> _TomlFile:
+    def file_named(self, name: str) -> TomlFile:
         """The file a diagnostic names: workbench.toml, the secrets file, else the values file."""
         if name == PROJECT_FILE:
             return self.project_file
@@ -372,7 +289,7 @@ class ProjectStore:
         self._require("connections", name)
 
         def change(doc):
-            _merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
+            merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
         self._edit(change, ("connections", name))
 
     @_locked
@@ -422,18 +339,18 @@ class ProjectStore:
         def change(doc):
             table = doc["datamappers"][name]
             fields = mapper.get("fields") or {}
-            _merge_table(table, {k: v for k, v in _drop_none(mapper).items() if k != "fields"} | (
+            merge_table(table, {k: v for k, v in _drop_none(mapper).items() if k != "fields"} | (
                 {"fields": table["fields"]} if "fields" in table and fields else {}))
             if fields:
                 if "fields" not in table:
-                    table["fields"] = _to_table(fields)
+                    table["fields"] = to_table(fields)
                 else:
-                    _merge_table(table["fields"], fields)
+                    merge_table(table["fields"], fields)
         self._edit(change, ("datamappers", name))
 
     def _add_entry(self, section: str, name: str, value: dict[str, Any]) -> None:
         def change(doc):
-            table = _to_table(value, spaced=True)
+            table = to_table(value, spaced=True)
             self._section(doc, section)[name] = table
         self._edit(change, (section, name))
 
@@ -445,12 +362,12 @@ class ProjectStore:
 
         def change(doc):
             parent = doc[section]
-            _rename_key(parent, old, new)
+            rename_key(parent, old, new)
             if section == "configurables":
                 pattern = re.compile(rf"(\bconfig\s*\.\s*){re.escape(old)}\b")
-                _rewrite_strings(doc, lambda s: pattern.sub(rf"\g<1>{new}", s) if "${" in s else s)
+                rewrite_strings(doc, lambda s: pattern.sub(rf"\g<1>{new}", s) if "${" in s else s)
             elif section == "connections":
-                _rewrite_call_targets(doc, old, new)
+                rewrite_call_targets(doc, old, new)
         self._edit(change)
 
     @_locked
@@ -469,12 +386,12 @@ class ProjectStore:
         address as a string."""
         self._require("entrypoints", entry)
         _check_step(step)
-        container, index = _split_address(at or "steps")
+        container, index = split_address(at or "steps")
 
         def change(doc):
-            aot = _step_array(doc["entrypoints"][entry], container, create=True)
+            aot = step_array(doc["entrypoints"][entry], container, create=True)
             position = len(aot) if index is None else min(index, len(aot))
-            aot.insert(position, _to_table(step, spaced=True))
+            aot.insert(position, to_table(step, spaced=True))
             nonlocal address
             address = str(StepAddress.from_key_path((*container, position)))
         address = ""
@@ -485,47 +402,47 @@ class ProjectStore:
     def update_step(self, entry: str, at: str | StepAddress, step: dict[str, Any]) -> None:
         self._require("entrypoints", entry)
         _check_step(step)
-        container, index = _split_address(at)
+        container, index = split_address(at)
         if index is None:
             raise EditError(f"{at!r} does not name a step")
 
         def change(doc):
-            aot = _step_array(doc["entrypoints"][entry], container)
-            _check_index(aot, index, at)
+            aot = step_array(doc["entrypoints"][entry], container)
+            check_index(aot, index, at)
             table = aot[index]
-            _merge_table(table, step)
+            merge_table(table, step)
         self._edit(change, ("entrypoints", entry))
 
     @_locked
     def move_step(self, entry: str, at: str | StepAddress, delta: int) -> str:
         """Move a step up (-1) or down (+1) within its list. Returns its new address."""
         self._require("entrypoints", entry)
-        container, index = _split_address(at)
+        container, index = split_address(at)
         if index is None:
             raise EditError(f"{at!r} does not name a step")
         new_index = index + delta
 
         def change(doc):
-            aot = _step_array(doc["entrypoints"][entry], container)
-            _check_index(aot, index, at)
+            aot = step_array(doc["entrypoints"][entry], container)
+            check_index(aot, index, at)
             if not 0 <= new_index < len(aot):
                 raise EditError("the step is already at the " + ("top" if delta < 0 else "bottom"))
             items = [aot[i] for i in range(len(aot))]
             items.insert(new_index, items.pop(index))
-            _replace_aot(aot, items)
+            replace_aot(aot, items)
         self._edit(change, ("entrypoints", entry))
         return str(StepAddress.from_key_path((*container, new_index)))
 
     @_locked
     def remove_step(self, entry: str, at: str | StepAddress) -> None:
         self._require("entrypoints", entry)
-        container, index = _split_address(at)
+        container, index = split_address(at)
         if index is None:
             raise EditError(f"{at!r} does not name a step")
 
         def change(doc):
-            aot = _step_array(doc["entrypoints"][entry], container)
-            _check_index(aot, index, at)
+            aot = step_array(doc["entrypoints"][entry], container)
+            check_index(aot, index, at)
             aot.pop(index)
         self._edit(change, ("entrypoints", entry))
 
@@ -581,128 +498,3 @@ def _check_step(step: dict[str, Any]) -> None:
         raise EditError(f"the step kind must be the first key (got {first!r} first)")
 
 
-def _to_table(value: dict[str, Any], spaced: bool = False):
-    """A dict as a tomlkit table: small flat dicts inline, lists of dicts as arrays of tables.
-    `spaced` ends it with a blank line, as people write tables by hand."""
-    import tomlkit
-
-    table = tomlkit.table()
-    for key, item in value.items():
-        table[key] = _to_item(item)
-    if spaced and not any(isinstance(item, (tomlkit.items.Table, tomlkit.items.AoT)) for item in table.values()):
-        table.add(tomlkit.nl())  # (a table with sub-tables already ends with a blank line)
-    return table
-
-
-def _to_item(value: Any):
-    import tomlkit
-
-    if isinstance(value, dict):
-        flat = all(not isinstance(v, (dict, list)) for v in value.values())
-        if flat and len(value) <= 4:
-            inline = tomlkit.inline_table()
-            inline.update(value)
-            return inline
-        return _to_table(value)
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        aot = tomlkit.aot()
-        for v in value:
-            aot.append(_to_table(v))
-        return aot
-    return tomlkit.item(value)
-
-
-def _merge_table(table, values: dict[str, Any]) -> None:
-    """Set keys whose value changed and drop keys no longer present, so untouched keys keep
-    their formatting and comments."""
-    for key in list(table.keys()):
-        if key not in values:
-            del table[key]
-    for key, value in values.items():
-        current = table.get(key)
-        unwrapped = current.unwrap() if hasattr(current, "unwrap") else current
-        if unwrapped != value:
-            table[key] = _to_item(value)
-
-
-def _rename_key(table, old: str, new: str) -> None:
-    """Rename a key in place, keeping its position and formatting."""
-    items = [(k, table[k]) for k in list(table.keys())]
-    for k, _ in items:
-        del table[k]
-    for k, v in items:
-        table[new if k == old else k] = v
-
-
-def _walk(container, fn):
-    for key in list(container.keys()) if hasattr(container, "keys") else range(len(container)):
-        item = container[key]
-        if isinstance(item, str):
-            new = fn(item)
-            if new != item:
-                container[key] = new
-        elif hasattr(item, "keys") or isinstance(item, list):
-            _walk(item, fn)
-
-
-def _rewrite_strings(doc, fn: Callable[[str], str]) -> None:
-    for section in ("connections", "entrypoints"):
-        if section in doc:
-            _walk(doc[section], fn)
-
-
-def _rewrite_call_targets(doc, old: str, new: str) -> None:
-    def walk_steps(aot):
-        for table in aot:
-            call = table.get("call")
-            if isinstance(call, str) and call.split(".", 1)[0] == old:
-                table["call"] = new + "." + call.split(".", 1)[1]
-            for branch in ("then", "else", "steps"):
-                if branch in table and isinstance(table[branch], list):
-                    walk_steps(table[branch])
-    for entry in doc.get("entrypoints", {}).values():
-        for part in ("steps", "onError"):
-            if part in entry:
-                walk_steps(entry[part])
-
-
-def _split_address(at: str | StepAddress) -> tuple[tuple, int | None]:
-    """The list and position of a step address; "onError" alone names the Error Handler's list."""
-    if str(at) in ROOTS:
-        return (str(at),), None
-    try:
-        address = StepAddress.parse(at)
-    except AddressError as exc:
-        raise EditError(str(exc)) from None
-    return address.container, address.index
-
-
-def _step_array(entry_table, container: tuple, create: bool = False):
-    import tomlkit
-
-    node = entry_table
-    for depth, part in enumerate(container):
-        if isinstance(part, int):
-            _check_index(node, part, ".".join(map(str, container)))
-            node = node[part]
-            continue
-        child = node.get(part)
-        if child is None or (isinstance(child, list) and not len(child) and not isinstance(child, tomlkit.items.AoT)):
-            if not create or depth < len(container) - 1:
-                raise EditError(f"there is no {'.'.join(map(str, container[: depth + 1]))}")
-            node[part] = tomlkit.aot()
-            child = node[part]
-        node = child
-    return node
-
-
-def _check_index(aot, index: int, at: str) -> None:
-    if not 0 <= index < len(aot):
-        raise EditError(f"there is no step at {at}")
-
-
-def _replace_aot(aot, items: list) -> None:
-    while len(aot):
-        aot.pop(0)
-    for item in items:
-        aot.append(item)
