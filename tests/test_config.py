@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
+import json
 import stat
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from tests.helpers import copy_sample, make_project
 from workbench.cli import main
@@ -126,6 +129,29 @@ def test_redactor_masks_text_and_nested_data():
     assert r.text("pw=hunter2-long and hunter2") == f"pw={MASK} and {MASK}"
     assert r.data({"a": ["x hunter2"], "b": 1}) == {"a": [f"x {MASK}"], "b": 1}
     assert not Redactor([None, ""])
+
+
+_TRICKY = st.text(alphabet=st.sampled_from(list('ab"\\/\n\t\x01 <>&é€😀%+')), min_size=1, max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@example(secret='a"b', value=['xa\\"by'])  # the JSON-escaped form, inside a string: escaped again
+@given(secret=_TRICKY, value=st.recursive(
+    _TRICKY | st.integers() | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3), max_leaves=8))
+def test_redactor_shows_in_finds_whatever_data_would_mask(secret, value):
+    """The JSON-text search (resume state, segments) says "clean" only when `data` changes nothing."""
+    r = Redactor([secret, f"x{secret}y"])
+    if r.data(value) != value:
+        for flag in (True, False):
+            assert r.shows_in(json.dumps(value, ensure_ascii=flag)), (secret, value)
+
+
+def test_redactor_skips_text_shorter_than_any_secret():
+    r = Redactor(["hunter2-long-secret"])
+    assert r.text("hunter2") == "hunter2" and r.text("a hunter2-long-secret!") == f"a {MASK}!"
+    r.add("pw")  # a shorter secret: short texts are searched again
+    assert r.text("a pw") == f"a {MASK}" and r.copy().text("pw") == MASK
 
 
 def test_cli_config_list_masks_secrets_and_shows_sources(tmp_path, capsys, monkeypatch):

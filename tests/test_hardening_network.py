@@ -71,6 +71,47 @@ async def test_a_truncated_body_is_an_error_never_a_null_success(hostile, make):
         await conn.aclose()
 
 
+async def test_cookies_a_server_sets_are_sent_back(hostile):
+    """The core parses only the answers with a Set-Cookie (httpx_core._parse_set_cookies_only)."""
+    hostile.route("GET", "/login")(lambda request, conn: respond(conn, 200, {}, headers={"Set-Cookie": "sid=s1; Path=/"}))
+    hostile.route("GET", "/plain")(lambda request, conn: respond(conn, 200, {}))
+    hostile.route("GET", "/check")(lambda request, conn: respond(conn, 200, {"cookie": request.headers.get("cookie")}))
+    conn = scim_conn(hostile)
+    try:
+        client = conn.client()
+        for path in ("login", "plain"):
+            await conn.send(client.build_request("GET", conn.url(path)))
+        checked = await conn.send(client.build_request("GET", conn.url("check")))
+    finally:
+        await conn.aclose()
+    assert checked.json() == {"cookie": "sid=s1"}
+
+
+async def test_a_scim_server_echoing_the_credential_later_is_masked(hostile):
+    """The SCIM connection reads the Authorization header it sends only until it knows it."""
+    import base64
+
+    answers = iter([200, 400, 400])
+
+    @hostile.route("GET", "/Users/u1")
+    def echo(request: Request, conn: socket.socket) -> None:
+        status = next(answers)
+        respond(conn, status, {"id": "u1", "userName": "a"} if status == 200 else
+                {"status": "400", "detail": f"bad {request.headers.get('authorization')}"})
+
+    conn = scim_conn(hostile, auth={"type": "basic", "username": "alice", "password": "pw-0123456789"})
+    try:
+        await conn.getUser({"id": "u1"})
+        for _ in range(2):
+            with pytest.raises(ScimError) as failure:
+                await conn.getUser({"id": "u1"})
+            assert "bad Basic ••••" in failure.value.detail
+    finally:
+        await conn.aclose()
+    assert conn._credential_steady
+    assert base64.b64encode(b"alice:pw-0123456789").decode() not in str(failure.value.to_dict())
+
+
 # -- 8: a response size limit --------------------------------------------------------------------
 
 

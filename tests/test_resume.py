@@ -156,3 +156,63 @@ async def test_the_app_offers_resume_after_a_failed_run(tmp_path):
         assert summary.startswith("✓ succeeded") and "hello" in summary and "R resumes" not in summary
         assert any("restored from run" in line for line in app.output.lines)
     assert [r.status for r in list_runs(project)] == ["failed", "succeeded"]
+
+
+# A foreach that finishes, then a step that fails until `ok`: a resume restores the foreach's
+# result from its item lines (the state does not write it twice).
+ITEMS_THEN_FAIL = """
+[integration]
+name = "items"
+[configurables.ok]
+type = "boolean"
+default = false
+[entrypoints.main]
+kind = "automation"
+[[entrypoints.main.steps]]
+set = "names"
+value = ["ada", "bo", "cy"]
+[[entrypoints.main.steps]]
+foreach = "${names}"
+as = "name"
+concurrency = 2
+%s
+result = "upper"
+steps = [{ set = "shout", value = "${upper(name)}" }]
+[[entrypoints.main.steps]]
+if = "config.ok"
+then = [{ return = "${upper}" }]
+else = [{ fail = "not yet" }]
+"""
+
+
+def _failed_run(tmp_path, collect: bool):
+    project = make_project(tmp_path / "p", ITEMS_THEN_FAIL % ('errors = "collect"' if collect else ""))
+    result = asyncio.run(Engine(ProjectStore.open(project)).run("main"))
+    assert result.status == "failed"
+    return project, result.run_id
+
+
+def _resume(project, run_id):
+    events: list = []
+    result = asyncio.run(Engine(ProjectStore.open(project), overrides={"ok": "true"}, resume=run_id).run("main", events.append))
+    assert result.status == "succeeded", result.error
+    restored = [e.step for e in events if isinstance(e, ev.StepFinished) and "restored" in e.summary]
+    calls = [e.item for e in events if isinstance(e, ev.StepFinished) and e.step == "1.steps.0"]
+    return result.result, restored, calls
+
+
+def test_a_finished_foreach_is_restored_from_its_item_lines(tmp_path):
+    for collect, expected in ((False, ["ADA", "BO", "CY"]), (True, {"ok": ["ADA", "BO", "CY"], "failed": []})):
+        project, run_id = _failed_run(tmp_path / str(collect), collect)
+        lines = [json.loads(line) for line in next((project / ".workbench").rglob(f"{run_id}.resume")).read_text().splitlines()]
+        step = next(line for line in lines if line.get("step") == 1 and "item" not in line)
+        assert step["vars"] == {} and step["count"] == 3  # the values are in the item lines only
+        assert step["items"] == {"upper": "collect" if collect else "list"}
+        assert _resume(project, run_id) == (expected, ["0", "1"], [])
+
+
+def test_a_torn_item_line_runs_that_item_again(tmp_path):
+    project, run_id = _failed_run(tmp_path, False)
+    path = next((project / ".workbench").rglob(f"{run_id}.resume"))
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if '"item":1,' not in line) + "\n")
+    assert _resume(project, run_id) == (["ADA", "BO", "CY"], ["0"], [1])

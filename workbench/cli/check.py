@@ -7,6 +7,10 @@ import sys
 
 from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded, style
 
+# All of a check is start-up (the project loaded and validated, bounded by its size): the
+# collector stays off until the process exits (workbench.cli.entry).
+LATE_START = True
+
 
 def configure(parser) -> None:
     add_dir(parser)

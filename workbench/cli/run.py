@@ -19,7 +19,7 @@ import signal
 import sys
 from typing import Any, TextIO
 
-from workbench.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from workbench.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, started
 from workbench.cli.common import add_dir, open_store, parse_sets, run_guarded, use_color
 from workbench.cli.progress import ProgressLine
 from workbench.runtime.lines import EventLines, format_duration
@@ -27,6 +27,7 @@ from workbench.runtime.lines import EventLines, format_duration
 _duration = format_duration  # `workbench runs` imports it from here
 
 EXIT_TOLERATED = 3  # --strict: succeeded, with failures that did not stop it
+LATE_START = True  # start-up ends when the run begins (workbench.cli.started)
 EXIT_CODES = {"succeeded": EXIT_OK, "failed": EXIT_FAILED, "cancelled": EXIT_INTERRUPTED}
 
 
@@ -69,6 +70,7 @@ def _run(args) -> int:
     engine = Engine(store, overrides=parse_sets(args.set), plan=args.plan, force=args.force, resume=resume,
                     trace=args.trace)
     printer = EventPrinter(sys.stdout, verbose=args.verbose, json_lines=args.json)
+    started()  # the project and the engine are loaded: the run's own garbage is the collector's
     try:
         result = run_interruptible(engine, args.entry, printer)
         printer.end()
@@ -169,10 +171,14 @@ class EventPrinter(EventLines):
             progress = not json_lines and not prefix and not replay and _is_terminal(stream)
         self.progress = ProgressLine(stream, self.paint) if progress else None
 
+    def wants(self, event: Any) -> bool:
+        """Whether this prints (or draws) anything for `event`: the engine redacts only those for it."""
+        return self.json_lines or self.verbose or isinstance(event, dict) or not _quiet(event)
+
     def __call__(self, event: Any) -> None:
         if self.closed:
             return
-        if not self.json_lines and not self.verbose and not isinstance(event, dict) and _quiet(event):
+        if not self.wants(event):
             return  # a foreach item's line: skipped before it costs a dict
         data = event if isinstance(event, dict) else event.to_dict()
         progress = self.progress

@@ -29,6 +29,20 @@ def _ascii_headers(headers: dict[str, str]) -> dict[str, str]:
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+class RuntimeString(str):
+    """What `check` validates in place of a string known only at run time (its text is the
+    expression). `OperationSpec.checks` may accept it wherever any string would do: the errors
+    such a value could cause are not reported, and the run checks the real value."""
+
+    __slots__ = ()
+
+
+class RuntimeObject(dict):
+    """What `check` validates in place of a table known only at run time (empty), as RuntimeString."""
+
+    __slots__ = ()
+
+
 def http_url(value: str) -> str:
     """`value` stripped, if it is an http(s) URL with a host and no white space; ValueError
     "must be an http(s) URL" otherwise (the validator of serviceUrl, baseUrl and tokenUrl)."""
@@ -75,8 +89,9 @@ class OperationSpec:
     result_type: Any = None
     # "module:function" of the deeper checks of the params beyond `params` (a SCIM payload against
     # its resource schema): `function(operation, data) -> list of pydantic-style error dicts` with
-    # `loc` relative to the params. Imported only when there is something to check; the
-    # implementation runs the same function before it sends anything.
+    # `loc` relative to the params; in `check`, a value known only at run time is a RuntimeString
+    # or a RuntimeObject. Imported only when there is something to check; the implementation runs
+    # the same function before it sends anything.
     checks: str = ""
     # "module:function" that turns a result into lines for the run output (a sync's plan as a
     # diff): `function(result) -> list[str]`. Imported only when the operation has run.

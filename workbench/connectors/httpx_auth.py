@@ -29,8 +29,9 @@ DEFAULT_TOKEN_TIMEOUT = 10.0
 
 
 @functools.cache
-def _ssl_context():
-    """One default TLS context per process: building one loads the CA bundle (~35 ms)."""
+def default_ssl_context():
+    """One default TLS context per process, shared by every client that verifies: building one
+    loads the CA bundle (~16 ms)."""
     return httpx.create_ssl_context()
 
 
@@ -147,7 +148,7 @@ class OAuth2ClientCredentials(httpx.Auth):
 
     async def _afetch(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=self.timeout, verify=_ssl_context())
+            self._client = httpx.AsyncClient(transport=self._transport, timeout=self.timeout, verify=default_ssl_context())
         data, headers, auth = self._token_request()
         asked_at = self.clock()
         started = time.perf_counter()
@@ -199,7 +200,7 @@ class OAuth2ClientCredentials(httpx.Auth):
         asked_at = self.clock()
         started = time.perf_counter()
         try:
-            with httpx.Client(transport=self._sync_transport, timeout=self.timeout, verify=_ssl_context()) as client:
+            with httpx.Client(transport=self._sync_transport, timeout=self.timeout, verify=default_ssl_context()) as client:
                 response = client.post(self.token_url, data=data, headers=headers, auth=auth)
                 response.read()
         except httpx.HTTPError as exc:

@@ -263,6 +263,8 @@ class Redactor:
     def __init__(self, secrets: Any = ()) -> None:
         self.secrets: list[str] = []
         self._texts: set[str] = set()
+        self._probes: tuple[str, ...] = ()  # the secrets as JSON text escapes them (shows_in)
+        self._shortest = 0  # a shorter text holds no secret: most labels, kinds, ids
         self._numbers: set[float] = set()
         self._booleans: set[bool] = set()
         for s in secrets:
@@ -284,18 +286,32 @@ class Redactor:
             self._texts |= texts
             # Longest first, so a secret that contains another is masked whole.
             self.secrets = sorted(self._texts, key=len, reverse=True)
+            self._probes = tuple({json.dumps(t, ensure_ascii=flag)[1:-1] for t in self._texts for flag in (True, False)})
+            self._shortest = len(self.secrets[-1])
 
     def copy(self) -> Redactor:
         """An independent copy (a server builds one per version; each run adds its own)."""
         other = Redactor()
-        other.secrets, other._texts = list(self.secrets), set(self._texts)
+        other.secrets, other._texts, other._probes = list(self.secrets), set(self._texts), self._probes
+        other._shortest = self._shortest
         other._numbers, other._booleans = set(self._numbers), set(self._booleans)
         return other
 
     def __bool__(self) -> bool:
         return bool(self.secrets)
 
+    def shows_in(self, text: str) -> bool:
+        """Whether `data` could mask anything in the value that JSON `text` encodes (with or
+        without ensure_ascii). JSON escapes a string char by char, so a string holding a secret
+        encodes to text holding the secret's escaped form: a clean text, the common case, costs
+        one search per secret instead of a walk of the value."""
+        if self._numbers or self._booleans:  # masked as values: no search finds them for sure
+            return True
+        return any(probe in text for probe in self._probes)
+
     def text(self, value: str) -> str:
+        if len(value) < self._shortest:
+            return value
         for secret in self.secrets:
             if secret in value:
                 value = value.replace(secret, MASK)

@@ -95,7 +95,8 @@ class _Checker:
         self.redactor = resolved.redactor()  # a schema's own message may quote a value
         self.configurables(resolved)
         self.connections()
-        self.datamappers()
+        if self.project.datamappers:
+            self.datamappers()
         for name, entry in self.project.entrypoints.items():
             self.entrypoint(name, entry)
         self.services()
@@ -282,7 +283,7 @@ class _Checker:
             return
         found = args_problems(spec, step.operation, step.args, scope, call=step.call, base=path, prefix=prefix)
         self.problems(found)
-        if op.payload_type:  # a data mapper's output of another type (said once: "must be a table" may say it)
+        if op.payload_type and self.project.datamappers:  # a mapper's output of another type (said once)
             from workbench.project.mapper_checks import step_type_problems
 
             said = {p.key_path for p in found}

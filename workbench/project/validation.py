@@ -43,6 +43,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from workbench.connectors.base import RuntimeObject, RuntimeString
 from workbench.connectors.messages import TYPE_ERRORS, describe
 from workbench.project.model import MAX_CONCURRENCY
 from workbench.project.schema_walk import disc_key, keys_of, locate, value_at
@@ -132,9 +133,14 @@ def _substitute(value: Any, env: Env, scope: Scope, path: tuple, origins: dict) 
     return value
 
 
+# 0, 0.0, False, [] and an empty RuntimeObject; anything else is its text, as a RuntimeString.
+_STAND_INS = {"int": int, "float": float, "boolean": bool, "list": list, "object": RuntimeObject}
+
+
 def _stand_in(static: Type, text: str) -> Any:
     """A value of the type: errors that depend on the content are ignored at its location."""
-    return {"int": 0, "float": 0.0, "boolean": False, "list": [], "object": {}}.get(static.kind, text)
+    make = _STAND_INS.get(static.kind)
+    return make() if make is not None else RuntimeString(text)
 
 
 def _keep(err_type: str, static: Type) -> bool:
@@ -196,7 +202,7 @@ def validate(
                     prefix=prefix, base=base)
     if deep is not None and not problems and isinstance(data, dict):
         unknown = [path for path, origin in origins.items() if not isinstance(origin.static, Known)]
-        for err in _deep_errors(deep, operation, data):
+        for err in _deep_errors(deep, operation, data, unknown):
             loc = tuple(err.get("loc", ()))
             if any(path[: len(loc)] == loc and len(path) > len(loc) for path in unknown):
                 continue  # about a table that holds a value known only at run time
@@ -213,13 +219,15 @@ disk_verdicts: contextvars.ContextVar[Any] = contextvars.ContextVar("wb_disk_ver
 _DEEP_CACHE_SIZE = 8192
 
 
-def _deep_errors(deep: Any, operation: str, data: dict) -> list[dict]:
+def _deep_errors(deep: Any, operation: str, data: dict, unknown: list[tuple]) -> list[dict]:
     """The deeper checks' errors, remembered by the values they saw: `check` runs again after
-    every edit, and most payloads have not changed."""
+    every edit, and most payloads have not changed. Where the stand-ins are is part of the key:
+    a deeper check may accept a stand-in (RuntimeObject) where it refuses the same literal `{}`."""
     import json
 
     try:
-        key = (deep, operation, json.dumps(data, sort_keys=True, default=repr))
+        key = (deep, operation, json.dumps(data, sort_keys=True, default=repr)
+               + (" " + json.dumps(sorted(unknown, key=repr)) if unknown else ""))
     except (TypeError, ValueError):
         return deep(operation, data)
     found = _DEEP_CACHE.get(key)

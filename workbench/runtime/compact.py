@@ -10,7 +10,9 @@ error, the retries it spent:
 Its full events are written too (before the record, which then says `"kept":true`) only when the
 item failed, or for every item with `--trace`. The record leaves out `ts` and `run` (the file
 is the run's; the duration says the rest). The sink (the CLI, the app) still gets every event
-as it happens. Held events are already redacted (the engine redacts before it records).
+it wants as it happens. An event the sink does not take is held as it is, and redacted only if
+its item's events are kept (most are dropped: redacting them was most of their cost); anything
+written is redacted.
 
 `preview(value)` bounds what a step's `result` puts in its event: the history of a run that
 reads a 20,000-row CSV keeps the first rows, not all of them.
@@ -50,20 +52,41 @@ current_item: contextvars.ContextVar[ItemScope | None] = contextvars.ContextVar(
 
 class HistoryRecorder:
     """The engine's way into the history: writes an event, or holds it while its item runs.
-    A server's writer (`background`) takes the events themselves: it makes the records later."""
+    A server's writer (`background`) takes the events themselves: it makes the records later
+    (and redacts them, HistoryWriter.record)."""
 
-    __slots__ = ("as_is", "write")
+    __slots__ = ("as_is", "redactor", "write")
 
-    def __init__(self, history: HistoryWriter) -> None:
+    def __init__(self, history: HistoryWriter, redactor=None) -> None:
         self.as_is = history.background is not None
         self.write = history.hold if self.as_is else history.write
+        self.redactor = redactor
 
     def __call__(self, event: ev.Event) -> None:
+        """A redacted event."""
         scope = current_item.get()
         if scope is not None and scope.events is not None:
             scope.events.append(event)
         else:
             self.write(event if self.as_is else history_record(event))
+
+    def unredacted(self, event: ev.Event) -> None:
+        """An event nobody has redacted yet: held as it is, else redacted and written."""
+        scope = current_item.get()
+        if scope is not None and scope.events is not None:
+            scope.events.append(event)
+        elif self.as_is:
+            self.write(event)
+        else:
+            redactor = self.redactor
+            self.write(history_record(event.redacted(redactor) if redactor is not None and redactor.secrets else event))
+
+    def release(self, events: list) -> None:
+        """An item's held events, to the file (or to an outer loop's item when nested); some
+        were held unredacted (redacting one twice changes nothing)."""
+        redactor = self.redactor
+        for event in events:
+            self(event.redacted(redactor) if redactor else event)
 
 
 def history_record(event: ev.Event) -> dict[str, Any]:
@@ -95,8 +118,7 @@ def end_item(run: Execution, token: contextvars.Token, path: str, index: int, st
     kept = error is not None or run.trace
     if scope is not None and scope.events:
         if kept and run.recorder is not None:
-            for event in scope.events:
-                run.recorder(event)  # to the file, or to the loop's own item when nested
+            run.recorder.release(scope.events)
         scope.events = None
     if run.emit is None:
         return
@@ -111,8 +133,7 @@ def release_item(run: Execution, token: contextvars.Token) -> None:
     scope = current_item.get()
     current_item.reset(token)
     if scope is not None and scope.events and run.recorder is not None:
-        for event in scope.events:
-            run.recorder(event)
+        run.recorder.release(scope.events)
 
 
 def count_retry() -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from workbench.runtime.engine import Engine
 
 Sink = Callable[[ev.Event], None]
+_NONE_RESTORED: dict[int, Any] = {}  # (read only: one for every item of a run that resumes nothing)
 
 
 @dataclass
@@ -73,10 +74,13 @@ class Execution:
         self.sink = sink
         self.history = (HistoryWriter(self.root, run_id, keep=engine.keep, redactor=self.redactor,
                                       **engine.history_options) if engine.history else None)
-        self.recorder = HistoryRecorder(self.history) if self.history is not None else None
+        self.recorder = HistoryRecorder(self.history, self.redactor) if self.history is not None else None
+        # A sink may say which events it takes (the CLI's skips a foreach item's): the others
+        # are redacted only if the history keeps them (compact.py).
+        self.wants = getattr(sink, "wants", None)
         self.trace = engine.trace
         # What a later `--resume` needs, kept beside the history (redacted like it).
-        self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor.data)
+        self.keeper = (ResumeWriter(self.root, run_id, entry, self.redactor)
                        if engine.history and engine.resumable else None)
         self.resumed = resume
         self.emit: Callable[[ev.Event], None] | None = self._emit if (sink is not None or self.history is not None) else None
@@ -89,12 +93,16 @@ class Execution:
 
     # -- events --
     def _emit(self, event: ev.Event) -> None:
-        if self.redactor:
+        sink = self.sink
+        if sink is None or (self.wants is not None and not self.wants(event)):
+            if self.recorder is not None:
+                self.recorder.unredacted(event)
+            return
+        if self.redactor.secrets:
             event = event.redacted(self.redactor)
         if self.recorder is not None:
             self.recorder(event)  # compact.py: a foreach item's events are held until it ends
-        if self.sink is not None:
-            self.sink(event)
+        sink(event)
 
     def on_exchange(self, method: str, url: str, status: int | None, duration_ms: float) -> None:
         if self.emit is not None:
@@ -200,13 +208,13 @@ class Execution:
                 return  # it collected or continued past failures: a resume runs it again
             variables = {k: v for k, v in scope.items() if k != "config" and before.get(k) is not v}
         if self.keeper is not None and index < len(raw):
-            self.keeper.step(index, raw[index], variables)
+            self.keeper.step(index, raw[index], variables, getattr(node, "result", None) if node.kind == "foreach" else None)
 
     def restored_items(self, path: str) -> dict[int, Any]:
         """The items of a top-level foreach that the resumed run finished."""
         if self.resumed is None or "." in path:
-            return {}
-        return self.resumed.items.get(int(path), {})
+            return _NONE_RESTORED
+        return self.resumed.items.get(int(path), _NONE_RESTORED)
 
     def keep_item(self, path: str, item: int, value: Any) -> None:
         if self.keeper is not None and "." not in path:

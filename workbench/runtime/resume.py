@@ -3,7 +3,9 @@
 Next to the run's history, `.workbench/runs/<id>.resume` holds one JSON line per outcome:
 - the header: the entry point;
 - `{"step": i, "fp": ..., "vars": {...}}` when top-level step `i` finished: the variables it set
-  (its result, a `set`'s value), and a fingerprint of the step as written;
+  (its result, a `set`'s value), and a fingerprint of the step as written; a foreach's result,
+  the list of its items' values, is not written twice: `"items": {"name": "list"}` (or
+  `"collect"`, errors = "collect" with none failed) and `"count"` rebuild it from the item lines;
 - `{"step": i, "item": n, "value": ...}` when item `n` of the top-level foreach `i` finished.
 
 Values are redacted as the history is: resolved secrets are never written. Configurables are not
@@ -24,6 +26,7 @@ from typing import Any
 from workbench.runtime.history import RESUME_SUFFIX, runs_dir
 
 FLUSH_EVERY = 200  # lines buffered between writes
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode  # (one, not one per line)
 
 
 class ResumeError(Exception):
@@ -42,23 +45,36 @@ class ResumeWriter:
     """Appends outcomes as the run goes; nothing is lost but what is buffered at a crash (at most
     FLUSH_EVERY items, which a resume then runs again)."""
 
-    def __init__(self, root: Path, run_id: str, entry: str, redact) -> None:
+    def __init__(self, root: Path, run_id: str, entry: str, redactor) -> None:
         self.path = state_path(root, run_id)
-        self.redact = redact
+        self.redactor = redactor
         self.lines: list[str] = [json.dumps({"entry": entry})]
         self.failed = False
+        self.kept: dict[int, int] = {}  # top-level foreach -> items kept
 
-    def step(self, index: int, raw_step: Any, variables: dict[str, Any]) -> None:
-        self._add({"step": index, "fp": fingerprint(raw_step), "vars": self.redact(variables)})
+    def step(self, index: int, raw_step: Any, variables: dict[str, Any], items: str | None = None) -> None:
+        """Step `index` finished; `items` names the variable holding its foreach's result."""
+        record: dict[str, Any] = {"step": index, "fp": fingerprint(raw_step), "vars": variables}
+        shape = _items_shape(variables.get(items), self.kept.get(index, 0)) if items is not None else None
+        if shape is not None:  # the item lines hold its values already
+            record["vars"] = {k: v for k, v in variables.items() if k != items}
+            record["items"], record["count"] = {items: shape}, self.kept[index]
+        self._add(record, "vars")
         self.flush()
 
     def item(self, index: int, item: int, value: Any) -> None:
-        self._add({"step": index, "item": item, "value": self.redact(value)})
+        self.kept[index] = self.kept.get(index, 0) + 1
+        self._add({"step": index, "item": item, "value": value}, "value")
         if len(self.lines) >= FLUSH_EVERY:
             self.flush()
 
-    def _add(self, record: dict[str, Any]) -> None:
-        self.lines.append(json.dumps(record, ensure_ascii=False, default=str))
+    def _add(self, record: dict[str, Any], key: str) -> None:
+        """`record` as a line, its `key` redacted: walked only when a secret shows in the text."""
+        line = _ENCODE(record)
+        redactor = self.redactor
+        if redactor is not None and redactor.secrets and redactor.shows_in(line):
+            line = _ENCODE({**record, key: redactor.data(record[key])})
+        self.lines.append(line)
 
     def flush(self) -> None:
         if not self.lines or self.failed:
@@ -102,7 +118,9 @@ class ResumeState:
             elif "item" in record:
                 state.items.setdefault(record["step"], {})[record["item"]] = record.get("value")
             else:
-                state.steps[record["step"]] = {"fp": record.get("fp"), "vars": record.get("vars") or {}}
+                variables = _with_items(record, state.items.get(record["step"], {}))
+                if variables is not None:  # else an item line was torn: the foreach runs again
+                    state.steps[record["step"]] = {"fp": record.get("fp"), "vars": variables}
         if state is None:
             raise ResumeError(f"run {run_id} cannot be resumed: its resume state is empty")
         return state
@@ -120,3 +138,25 @@ class ResumeState:
         while count in self.steps:
             count += 1
         return count
+
+
+def _items_shape(value: Any, kept: int) -> str | None:
+    """How a foreach's result is made of its `kept` items' values, or None (written as it is)."""
+    if isinstance(value, list) and len(value) == kept:
+        return "list"
+    if (isinstance(value, dict) and value.keys() == {"ok", "failed"} and value["failed"] == []
+            and isinstance(value["ok"], list) and len(value["ok"]) == kept):
+        return "collect"
+    return None
+
+
+def _with_items(record: dict[str, Any], items: dict[int, Any]) -> dict[str, Any] | None:
+    """A step line's variables, a foreach's result rebuilt from its item lines (None: one is missing)."""
+    variables = dict(record.get("vars") or {})
+    for name, shape in (record.get("items") or {}).items():
+        count = record.get("count")
+        if not isinstance(count, int) or any(n not in items for n in range(count)):
+            return None
+        values = [items[n] for n in range(count)]
+        variables[name] = values if shape == "list" else {"ok": values, "failed": []}
+    return variables

@@ -66,11 +66,11 @@ class SegmentRun:
 
 
 def encode_run(events: list, redactor) -> str:
-    """A whole run's line. Redacted once: the run's text is searched for the secrets (in every
-    form they take in JSON text, config.secret_forms), and only when one shows are the events
-    redacted one by one, as a run with a sink has them, so a clean run costs one search."""
+    """A whole run's line. Redacted once: the run's text is searched for the secrets (as JSON
+    escapes them, Redactor.shows_in), and only when one shows are the events redacted one by
+    one, as a run with a sink has them, so a clean run costs one search."""
     text = _ENCODER.encode([e.row() if type(e) in _ROWS else _record(e) for e in events])
-    if redactor and any(secret in text for secret in redactor.secrets):
+    if redactor and redactor.shows_in(text):
         text = _ENCODER.encode([_record(e if type(e) is dict else e.redacted(redactor)) for e in events])
     return text + "\n"
 

@@ -89,6 +89,7 @@ log = logging.getLogger(__name__)
 MAX_PAGES = 10_000  # all=true stops after this many pages, whatever the server says
 LOOKUPS = 3  # after an ambiguous create: lookups (with backoff) before the create is sent again
 CLOCK_TOLERANCE = 2.0  # seconds: the Date header's resolution and the two ends' jitter
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # (json.dumps makes one per call)
 
 
 def _patch_operations(params: PatchParams) -> list[dict[str, Any]]:
@@ -135,6 +136,8 @@ class ScimConnection(HttpxConnection):
     """A SCIM 2.0 client on the HTTP core (`HttpxConnection`): one pooled client, a deadline per
     request, a size limit, typed transport errors and one retry loop."""
 
+    own_authorization = False  # its requests never set Authorization: the auth does
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reconciler = Reconciler(self)
@@ -147,7 +150,8 @@ class ScimConnection(HttpxConnection):
 
     def _build(self, method: str, path: str, query: dict[str, Any] | None, content: bytes | None,
                headers: dict[str, str] | None) -> httpx.Request:
-        return self.client().build_request(method, path, params=query, content=content, headers=headers)
+        client = self.client()
+        return client.build_request(method, self.url(path), params=query, content=content, headers=headers)
 
     async def _request(
         self,
@@ -163,7 +167,7 @@ class ScimConnection(HttpxConnection):
         `safe`: the request may be repeated after it was sent (see the module docstring)."""
         content = None
         if body is not None:
-            content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            content = _JSON(body).encode()
             headers = {**(headers or {}), "Content-Type": SCIM_JSON}
         ambiguous = False
 
@@ -223,7 +227,7 @@ class ScimConnection(HttpxConnection):
     async def _post_resource(self, kind: _Kind, body: dict[str, Any]) -> dict[str, Any]:
         """POST a validated body, never blindly re-sent: after an ambiguous failure the resource is
         looked up first (see the module docstring)."""
-        content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        content = _JSON(body).encode()
         headers = {"Content-Type": SCIM_JSON}
         first_sent: float | None = None  # when the first attempt that may have arrived was sent
         ambiguous_error: ConnectorError | None = None
