@@ -170,7 +170,7 @@ default = false
 kind = "automation"
 [[entrypoints.main.steps]]
 set = "names"
-value = ["ada", "bo", "cy"]
+value = %s
 [[entrypoints.main.steps]]
 foreach = "${names}"
 as = "name"
@@ -185,8 +185,8 @@ else = [{ fail = "not yet" }]
 """
 
 
-def _failed_run(tmp_path, collect: bool):
-    project = make_project(tmp_path / "p", ITEMS_THEN_FAIL % ('errors = "collect"' if collect else ""))
+def _failed_run(tmp_path, collect: bool, names: str = '["ada", "bo", "cy"]'):
+    project = make_project(tmp_path / "p", ITEMS_THEN_FAIL % (names, 'errors = "collect"' if collect else ""))
     result = asyncio.run(Engine(ProjectStore.open(project)).run("main"))
     assert result.status == "failed"
     return project, result.run_id
@@ -216,3 +216,10 @@ def test_a_torn_item_line_runs_that_item_again(tmp_path):
     path = next((project / ".workbench").rglob(f"{run_id}.resume"))
     path.write_text("\n".join(line for line in path.read_text().splitlines() if '"item":1,' not in line) + "\n")
     assert _resume(project, run_id) == (["ADA", "BO", "CY"], ["0"], [1])
+
+
+def test_a_foreach_over_nothing_is_kept_and_restored(tmp_path):
+    # No item line at all: the state still records the (empty) result, and a resume restores it.
+    for collect, expected in ((False, []), (True, {"ok": [], "failed": []})):
+        project, run_id = _failed_run(tmp_path / str(collect), collect, names="[]")
+        assert _resume(project, run_id) == (expected, ["0", "1"], [])

@@ -76,7 +76,7 @@ def entry() -> int:
 
 def started() -> None:
     """Start-up is over: what it built is frozen (no collection scans it again) and the collector
-    is back on. A command module with `LATE_START = True` calls this itself; main() calls it for
+    is back on. A command module with `LATE_START = True` calls this itself, or never (`check`, short); main() calls it for
     the others. Nothing happens unless entry() started the process."""
     global _starting
     if _starting:

@@ -161,7 +161,7 @@ def rename_key(table, old: str, new: str) -> None:
         table[new if k == old else k] = v
 
 
-def walk(container, fn):
+def _walk(container, fn):
     for key in list(container.keys()) if hasattr(container, "keys") else range(len(container)):
         item = container[key]
         if isinstance(item, str):
@@ -169,13 +169,13 @@ def walk(container, fn):
             if new != item:
                 container[key] = new
         elif hasattr(item, "keys") or isinstance(item, list):
-            walk(item, fn)
+            _walk(item, fn)
 
 
 def rewrite_strings(doc, fn: Callable[[str], str]) -> None:
     for section in ("connections", "entrypoints"):
         if section in doc:
-            walk(doc[section], fn)
+            _walk(doc[section], fn)
 
 
 def rewrite_call_targets(doc, old: str, new: str) -> None:

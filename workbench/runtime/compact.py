@@ -63,7 +63,7 @@ class HistoryRecorder:
         self.redactor = redactor
 
     def __call__(self, event: ev.Event) -> None:
-        """A redacted event."""
+        """An event, redacted (by the engine; the server redacts a run as it encodes it)."""
         scope = current_item.get()
         if scope is not None and scope.events is not None:
             scope.events.append(event)

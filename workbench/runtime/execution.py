@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from workbench.project.expressions import ExpressionError
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from workbench.runtime.engine import Engine
 
 Sink = Callable[[ev.Event], None]
-_NONE_RESTORED: dict[int, Any] = {}  # (read only: one for every item of a run that resumes nothing)
+_NONE_RESTORED: Mapping[int, Any] = MappingProxyType({})  # one for every item of a run that resumes nothing
 
 
 @dataclass
@@ -210,7 +211,7 @@ class Execution:
         if self.keeper is not None and index < len(raw):
             self.keeper.step(index, raw[index], variables, getattr(node, "result", None) if node.kind == "foreach" else None)
 
-    def restored_items(self, path: str) -> dict[int, Any]:
+    def restored_items(self, path: str) -> Mapping[int, Any]:
         """The items of a top-level foreach that the resumed run finished."""
         if self.resumed is None or "." in path:
             return _NONE_RESTORED

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.runtime.history import RESUME_SUFFIX, runs_dir
+from workbench.runtime.history import _ENCODER, RESUME_SUFFIX, runs_dir
 
 FLUSH_EVERY = 200  # lines buffered between writes
-_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str, separators=(",", ":")).encode  # (one, not one per line)
+_ENCODE = _ENCODER.encode  # the history's: one encoder, not one per line
 
 
 class ResumeError(Exception):
@@ -55,10 +55,11 @@ class ResumeWriter:
     def step(self, index: int, raw_step: Any, variables: dict[str, Any], items: str | None = None) -> None:
         """Step `index` finished; `items` names the variable holding its foreach's result."""
         record: dict[str, Any] = {"step": index, "fp": fingerprint(raw_step), "vars": variables}
-        shape = _items_shape(variables.get(items), self.kept.get(index, 0)) if items is not None else None
+        count = self.kept.get(index, 0)  # 0 for a foreach over nothing: no item line at all
+        shape = _items_shape(variables.get(items), count) if items is not None else None
         if shape is not None:  # the item lines hold its values already
             record["vars"] = {k: v for k, v in variables.items() if k != items}
-            record["items"], record["count"] = {items: shape}, self.kept[index]
+            record["items"], record["count"] = {items: shape}, count
         self._add(record, "vars")
         self.flush()
 

@@ -77,7 +77,7 @@ class RunActions:
         if not entry:
             self.notify("select an automation to run", severity="warning")
             return
-        self.start_run(entry)  # run_actions.py
+        self.start_run(entry)
 
     @guarded
     def action_resume_run(self) -> None:

@@ -146,8 +146,9 @@ def resource_errors(kind_name: str, payload: Any, context: str) -> list[dict[str
 
 
 def prepare_resource(kind_name: str, payload: Any, context: str) -> dict[str, Any]:
-    """Validate a User/Group payload with scim2-models in the request `context`
-    ("RESOURCE_CREATION_REQUEST" or "RESOURCE_REPLACEMENT_REQUEST") and serialize it back.
+    """Validate a User/Group payload in the request `context` ("RESOURCE_CREATION_REQUEST" or
+    "RESOURCE_REPLACEMENT_REQUEST"): the plain rules accept it (request_rules.py), or scim2-models
+    decides. What is sent is the payload as written, with canonical attribute names.
 
     `schemas` is added when missing. Attributes scim2-models does not know (a custom extension,
     an attribute of a vendor schema) are kept as they were, and an unknown `urn:` key is added to
