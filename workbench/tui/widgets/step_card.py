@@ -81,13 +81,17 @@ class InsertPoint(FlowNode):
 
     def __init__(self, address: str, depth: int = 0) -> None:
         super().__init__(address, depth, classes="flow-insert")
-        self.update(Text.assemble(("│ ", "dim"), ("+", "bold")))
+
+    def render(self) -> Text:
+        # Drawn from the focus, not `update()`d on it: an update lays the whole flow out again
+        # (~5 ms a key), and this line is one row high either way.
+        return Text.assemble(("│ ", "dim"), ("+ add step here", "bold reverse") if self.has_focus else ("+", "bold"))
 
     def on_focus(self) -> None:
-        self.update(Text.assemble(("│ ", "dim"), ("+ add step here", "bold reverse")))
+        self.refresh()
 
     def on_blur(self) -> None:
-        self.update(Text.assemble(("│ ", "dim"), ("+", "bold")))
+        self.refresh()
 
 
 class Heading(Static):
