@@ -112,6 +112,11 @@ def _validate(kind: _Kind, known: dict[str, Any], context: str) -> None:
         model.model_validate(known, scim_ctx=_ctx(context))
 
 
+def not_an_object(value: Any) -> list[dict[str, Any]]:
+    """pydantic's own error for a value that should be an object (a dict)."""
+    return [{"loc": (), "type": "dict_type", "msg": "Input should be a valid dictionary", "input": value}]
+
+
 def resource_errors(kind_name: str, payload: Any, context: str) -> list[dict[str, Any]]:
     """What `prepare_resource` would refuse in `payload`, as pydantic-style error dicts (`loc`
     the payload's own keys, `type`, `msg`, `ctx`, `input`), [] when it would send it. The one
@@ -119,7 +124,7 @@ def resource_errors(kind_name: str, payload: Any, context: str) -> list[dict[str
     reports them."""
     kind = _kind(kind_name)
     if not isinstance(payload, dict):
-        return [{"loc": (), "type": "dict_type", "msg": "Input should be a valid dictionary", "input": payload}]
+        return not_an_object(payload)
     if type(payload) is RuntimeObject:  # `check` of a payload known only at run time: the run checks it
         return []
     try:

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from workbench.connectors.base import Attribute
-from workbench.connectors.scim.payload import resource_errors
+from workbench.connectors.scim.payload import not_an_object, resource_errors
 from workbench.connectors.scim.request_rules import model_accepts
 from workbench.connectors.scim.schema_data import SCHEMAS
 
@@ -40,7 +40,7 @@ def type_errors(name: str, value: Any) -> list[dict[str, Any]]:
     if name in ("User", "Group"):
         return resource_errors(name, value, "RESOURCE_CREATION_REQUEST")
     if not isinstance(value, dict):
-        return [{"loc": (), "type": "dict_type", "msg": "Input should be a valid dictionary", "input": value}]
+        return not_an_object(value)
     if model_accepts("EnterpriseUser", value):
         return []
     # Heavy (~0.2 s): only when the plain rules are unsure.
