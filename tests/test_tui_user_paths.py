@@ -357,3 +357,25 @@ async def test_a_user_keymap_remaps_bindings_by_id(sample, tmp_path):
         assert not app.output.display
         await keys(pilot, "f7")
         assert app.output.display
+
+
+async def test_the_footer_dims_the_step_keys_on_a_plus_without_recomposing(sample):
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await keys(pilot, "enter")
+        footer = app.screen.query_one("Footer")
+        first = list(footer.query("FooterKey"))
+
+        def dimmed() -> list[str]:
+            return [" ".join(str(k.render()).split()) for k in footer.query("FooterKey") if k.has_class("-disabled")]
+
+        assert type(app.focused).__name__ == "StepCard" and not any("Delete" in k for k in dimmed())
+        await keys(pilot, "down")  # the + after the card: no step to move or delete
+        plus = app.flow.current
+        assert plus.role == "insert" and "+ add step here" in str(plus.render())
+        assert any("Delete" in k for k in dimmed()) and any("Up" in k for k in dimmed())
+        await keys(pilot, "down")
+        assert not any("Delete" in k for k in dimmed())
+        assert str(plus.render()).strip() == "│ +"  # drawn from its focus
+        assert list(footer.query("FooterKey")) == first  # the same widgets: dimmed, not rebuilt
