@@ -142,3 +142,22 @@ async def test_enter_on_a_connection_with_a_problem_goes_to_its_field(sample):
         assert app.focused is row.control
         assert "serviceUrl must be an http(s) URL" in text_of(row.query_one(".field-hint"))
         assert app.internal_errors == []
+
+
+async def test_delete_on_a_problem_line_deletes_nothing(sample):
+    path = sample / "workbench.toml"
+    path.write_text(path.read_text().replace('serviceUrl = "${config.scimServiceUrl}"', 'serviceUrl = "htp:/x"'))
+    posted: list[str] = []
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(80, 24), message_hook=lambda m: posted.append(type(m).__name__)) as pilot:
+        await settle(pilot)
+        app.tree.select_ref(("connections", "scimClient", ""))
+        app.tree.focus()
+        await settle(pilot)
+        await keys(pilot, "down")  # the line under it: its problem
+        assert app.tree.cursor_node.data == ("connections", "scimClient", "problem")
+        await keys(pilot, "x")
+        assert "ItemDeleteRequested" not in posted and type(app.screen).__name__ == "Screen"
+        await keys(pilot, "up", "x")  # on the item itself it asks
+        assert type(app.screen).__name__ == "ConfirmScreen"
+        assert app.internal_errors == []

@@ -175,6 +175,25 @@ async def test_keys_in_one_burst_give_what_slow_typing_gives(tmp_path):
     assert await _payload_after(fast_root, at_once) == slow
 
 
+async def test_a_burst_that_opens_a_form_and_types_into_it_gives_what_slow_typing_gives(tmp_path):
+    # The Enter's message bubbles from the flow to the App, which pushes the step form, which
+    # focuses its field: the keys after it wait for all of that, not for three rounds only.
+    presses = ("enter", "down", "down", "enter", "end", " ", "b", "y", "ctrl+s")
+    logs = []
+    for name, send in (("slow", keys), ("fast", burst)):
+        root = tmp_path / name
+        shutil.copytree(SAMPLE, root)
+        app = WorkbenchApp(root, env={})
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+            await send(pilot, *presses)
+            await settle(pilot)
+            assert app.internal_errors == []
+        logs.append(tomllib.loads((root / "workbench.toml").read_text())["entrypoints"]["provisionUser"]["steps"][1])
+    assert logs[0] == {"log": "Created user ${createdUser.userName} with id ${createdUser.id} by"}
+    assert logs[1] == logs[0]
+
+
 async def test_enter_and_a_paste_in_one_chunk_save_the_value(sample):
     app = WorkbenchApp(sample, env={})
     async with app.run_test(size=SIZE) as pilot:

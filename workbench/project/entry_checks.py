@@ -90,6 +90,10 @@ def entry_problems(name: str, fields: Mapping[str, Any], *, others: Mapping[str,
     from workbench.project.model import EntryPoint
     from workbench.project.service import entry_service_problems, route_shape
 
+    names = list(others or {})
+    # check reports a shared route on the later service only: this one is compared with those
+    # before it in the file (all of them, for a new one, which goes last).
+    before = set(names[:names.index(original)] if original in names else names)
     others = {k: v for k, v in (others or {}).items() if k != original}  # the entry as opened is this one
     out: list[tuple[str, str, tuple, str]] = []
     if problem := name_problem("entrypoints", name, others, original):
@@ -102,7 +106,8 @@ def entry_problems(name: str, fields: Mapping[str, Any], *, others: Mapping[str,
         return out
     out += [(code, message, path, "error") for code, message, path in automation_problems(entry)]
     routes = {route_shape(str(o.get("method") or "POST"), str(o["path"])): other
-              for other, o in others.items() if o.get("kind") == "service" and isinstance(o.get("path"), str)}
+              for other, o in others.items()
+              if other in before and o.get("kind") == "service" and isinstance(o.get("path"), str)}
     base = ("entrypoints", name)
     for code, message, path, severity in entry_service_problems(name, entry, routes):
         out.append((code, message, tuple(path[len(base):]), severity))

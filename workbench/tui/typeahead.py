@@ -20,6 +20,10 @@ from typing import Any
 from textual import events
 
 ROUNDS = 3  # key -> Changed -> a handler that mounts or focuses -> the mounted widget composes
+# Then more while messages are still queued: a message bubbling from the flow to the App (five
+# hops), then the screen it pushes mounting and focusing its first field. Bounded: a widget that
+# keeps posting must not hold the keys up for good.
+MAX_ROUNDS = 16
 ROUND_TIMEOUT = 0.5  # a widget removed meanwhile never answers: go on without it
 QUIET = 0.05  # seconds: input closer to the one before is a burst (SSH, paste), not a person
 
@@ -61,20 +65,25 @@ class TypeAhead:
 
     async def _settle(self) -> None:
         try:
-            for _ in range(ROUNDS):
-                await self._round()
+            for round_ in range(MAX_ROUNDS):
+                if not await self._round() and round_ >= ROUNDS - 1:
+                    break  # settled: nothing was waiting
         finally:
             self.busy = False
             if self.pending:
                 self.replaying = self.pending.popleft()
                 self.app.post_message(self.replaying)
 
-    async def _round(self) -> None:
+    async def _round(self) -> bool:
+        """Wait until the App and every widget with messages queued have handled them; False
+        when none had any."""
         app = self.app
         try:  # the widgets with messages still queued (and the App, where focus changes land)
-            nodes = [app, *(n for n in app.screen.walk_children(with_self=True) if n.message_queue_size)]
+            queued = [n for n in app.screen.walk_children(with_self=True) if n.message_queue_size]
         except Exception:  # noqa: BLE001 - no screen while closing
-            return
+            return False
+        waiting = bool(queued) or bool(app.message_queue_size)
+        nodes = [app, *queued]
         done = asyncio.Event()
         count = 0
 
@@ -92,3 +101,4 @@ class TypeAhead:
                 await asyncio.wait_for(done.wait(), ROUND_TIMEOUT)
             except TimeoutError:
                 pass
+        return waiting

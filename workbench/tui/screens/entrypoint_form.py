@@ -47,8 +47,7 @@ class EntryForm(FormScreen):
 
         self.base = EditBase.item("entrypoints", name, self.entry, self.FIELDS) if name else None
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # FormScreen's runs too (Textual calls each class's handler)
         self.verdict()  # an entry point saved with a problem shows it at once
         if self.focus_path:  # opened from a diagnostic: its field
             from workbench.tui.entry_fields import focus_key

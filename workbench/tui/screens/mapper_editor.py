@@ -133,8 +133,7 @@ class MapperEditor(FormScreen):
                 yield Input("", id="mapper-expr", compact=True, placeholder="${input.field}, text, or true")
                 yield Static(id="mapper-preview")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # FormScreen's runs too (Textual calls each class's handler)
         self.load_output()
 
     # -- the tree ----------------------------------------------------------------------------------

@@ -105,8 +105,7 @@ class StepFormScreen(FormScreen):
             yield SchemaFields(KIND_FIELDS[self.kind] + [LABEL], step, configurables=self.configurables,
                                classes="kind-fields")
 
-    def on_mount(self) -> None:
-        super().on_mount()
+    def on_mount(self) -> None:  # FormScreen's runs too (Textual calls each class's handler)
         if self.focus_path:
             self.call_after_refresh(self.focus_field, self.focus_path)
 

@@ -178,6 +178,7 @@ class ConnectionForm(VerticalScroll):
             else:
                 if name != original:
                     store.rename("connections", original, name)
+                item = dict(item)  # may be the store's own table (an unchanged save): not popped from
                 store.update_connection(name, item.pop("connector"), item)
             return name
 

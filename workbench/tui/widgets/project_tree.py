@@ -152,5 +152,5 @@ class ProjectTree(FittedTree[NodeRef]):
 
     def action_delete_item(self) -> None:
         node = self.cursor_node
-        if node and node.data and node.data[1]:
+        if node and node.data and node.data[1] and node.data[2] != "problem":  # not from a problem's line
             self.post_message(ItemDeleteRequested(node.data[0], node.data[1]))
