@@ -1,6 +1,6 @@
 """Calls of data mappers in expressions: `${hireToUser(hire)}` and `${map(hires, hireToUser)}`.
 
-The parser (expressions.py) hands any call of a name that is not a built-in function here. The
+The parser (expressions/parser.py) hands any call of a name that is not a built-in function here. The
 nodes find the mapper at run time in the scope (`mappers.MAPPERS`, set by the engine), so a parsed
 expression stays shared by every project; `check` reports a call of an unknown mapper. Still no
 `eval`: a mapper is a table of expressions (mappers.py).
@@ -99,7 +99,7 @@ class MapCall(Expr):
 
 
 def mapper_call(parser: Any, name: Any, args: list[Expr]) -> Expr:
-    """The node of `name(args)` when `name` is not a built-in function (expressions.py)."""
+    """The node of `name(args)` when `name` is not a built-in function (expressions/parser.py)."""
     if name.value == "map":
         target = args[1] if len(args) == 2 else None
         if target is None:
