@@ -171,6 +171,33 @@ def test_bad_usage_exits_2(tmp_path, capsys):
     assert code == 2 and "missing.toml: no such file" in err
 
 
+SECRET_TYPED = "hunter2xyz"
+
+
+def test_a_mistyped_command_line_never_echoes_a_value(tmp_path, capsys):
+    """argparse quotes what it could not read; a secret typed in the wrong place must not reach
+    stderr, whole or in part, while the option names stay there to say what went wrong."""
+    project = copy_sample(tmp_path, "scim-provisioning")
+    cases = [
+        (("config", project, f"scimClientSecret={SECRET_TYPED}"), "invalid choice: 'scimClientSecret=…'"),
+        (("run", project, "--sett", f"scimClientSecret={SECRET_TYPED}"), "--sett scimClientSecret=…"),
+        (("run", project, f"--bogus={SECRET_TYPED}"), "--bogus=…"),
+        (("run", project, "extra", SECRET_TYPED), "unrecognized arguments: … …"),
+        (("run", project, f"-v{SECRET_TYPED}"), "ignored explicit argument"),
+        (("run", project, f"--json={SECRET_TYPED}"), "argument --json"),
+        (("run", project, "--set", SECRET_TYPED), "the --set number 1 has no ="),
+        (("run", project, "--set", "a=b", "--set", "=" + SECRET_TYPED), "the --set number 2 has no NAME"),
+    ]
+    for argv, shown in cases:
+        try:
+            code, out, err = workbench(capsys, *argv)
+        except SystemExit as exit_:  # argparse exits itself
+            code, (out, err) = exit_.code, capsys.readouterr()
+        assert code == 2 and shown in err, (argv, err)
+        for part in (SECRET_TYPED, SECRET_TYPED[1:], SECRET_TYPED[3:]):
+            assert part not in out + err, (argv, err)
+
+
 def test_config_file_and_env_vars(tmp_path, sandbox, capsys, monkeypatch):
     project = copy_sample(tmp_path, "scim-provisioning")
     other = tmp_path / "ci-config.toml"

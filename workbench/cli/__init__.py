@@ -40,6 +40,43 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Its usage errors never echo what was typed, bar option and command names: a mistyped
+    command line may hold a secret (`config DIR name=VALUE`, `--sett name=VALUE`), and stderr
+    ends up in CI logs and cron mail."""
+
+    typed: tuple[str, ...] = ()  # the command line, set by main()
+
+    def error(self, message: str):  # type: ignore[override]
+        known = set(self._option_string_actions)
+        for action in self._actions:
+            known.update(action.choices or ())
+        for token in sorted(set(self.typed) - known, key=len, reverse=True):
+            message = message.replace(repr(token), repr(_masked(token))).replace(token, _masked(token))
+            value = _value_part(token)
+            for start in range(len(value) - 2):  # `-vVALUE` reads as -v -V with 'ALUE': any tail
+                message = message.replace(value[start:], "…")
+        super().error(message)
+
+
+def _value_part(token: str) -> str:
+    if token.startswith("--"):
+        return token.partition("=")[2]
+    if token.startswith("-"):
+        return token[2:]
+    return token.partition("=")[2]
+
+
+def _masked(token: str) -> str:
+    """An option keeps its name and a `name=VALUE` its name; anything else shows as `…`."""
+    name, eq, _ = token.partition("=")
+    if token.startswith("--"):
+        return f"{name}=…" if eq else token
+    if token.startswith("-"):
+        return token[:2] + ("…" if len(token) > 2 else "")
+    return f"{name}=…" if eq and name.isidentifier() else "…"
+
+
 def _module(name: str):
     return importlib.import_module(f"workbench.cli.{name}")
 
@@ -102,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0]
     # Import only the one command module: the others would cost start-up time.
     module = _module(COMMANDS[command][0])
-    parser = argparse.ArgumentParser(prog=f"workbench {command}", description=COMMANDS[command][1])
+    _Parser.typed = tuple(argv)
+    parser = _Parser(prog=f"workbench {command}", description=COMMANDS[command][1])
     module.configure(parser)
     args = parser.parse_args(argv[1:])
     if not getattr(module, "LATE_START", False):

@@ -32,10 +32,11 @@ def open_store(path: str, config_file: str | None = None):
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
     out = {}
-    for pair in pairs or []:
+    for number, pair in enumerate(pairs or [], 1):
         name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise CliError(f"--set expects NAME=VALUE, got {pair!r}")
+        if not sep or not name:  # not echoed: it may be a secret typed without its name
+            why = "has no NAME before its =" if sep else "has no ="
+            raise CliError(f"--set expects NAME=VALUE: the --set number {number} {why}")
         out[name.strip()] = value
     return out
 
