@@ -523,6 +523,20 @@ args = { value = 1 }
     assert finished["args"] == {"value": 1} and finished["result"] == 1
 
 
+def test_per_second_formats_each_second_once_and_never_another_seconds_text():
+    from workbench.runtime.events import PerSecond, iso
+
+    calls = []
+    stamp = PerSecond(lambda second: calls.append(second) or f"s{second}")
+    assert [stamp(s) for s in (5, 5, 5, 6, 6, 5)] == ["s5", "s5", "s5", "s6", "s6", "s5"]
+    assert calls == [5, 6, 5]
+    # Ids and timestamps of alternating seconds: each gets its own second's text.
+    assert [new_run_id(t)[:15] for t in (1_764_432_301.9, 1_764_432_302.1, 1_764_432_301.5)] == [
+        "20251129T160501", "20251129T160502", "20251129T160501"]
+    assert [iso(t) for t in (0.5, 1.25, 0.75)] == [
+        "1970-01-01T00:00:00.500Z", "1970-01-01T00:00:01.250Z", "1970-01-01T00:00:00.750Z"]
+
+
 def test_history_ids_sort_by_time_and_old_runs_are_pruned(tmp_path, noop, monkeypatch):
     assert new_run_id(1_000_000.0) < new_run_id(1_000_000.5) < new_run_id(1_000_001.0)
     assert new_run_id(1_764_432_301.25).startswith("20251129T160501-250")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 RUN_STARTED = "run.started"
@@ -26,7 +27,22 @@ OK, FAILED, SKIPPED = "ok", "failed", "skipped"  # step statuses
 SUCCEEDED, CANCELLED = "succeeded", "cancelled"  # run statuses (and FAILED)
 
 
-_second: list = [None, ""]  # the last whole second formatted: events come many a second
+class PerSecond:
+    """`text(second)`, formatted once per whole second: events and run ids come many a second.
+    The last one is a tuple swapped whole, so no thread pairs a second with another's text."""
+
+    def __init__(self, text: Callable[[int], str]) -> None:
+        self._text = text
+        self._last: tuple[int | None, str] = (None, "")
+
+    def __call__(self, second: int) -> str:
+        last = self._last
+        if last[0] != second:
+            last = self._last = (second, self._text(second))
+        return last[1]
+
+
+_iso_second = PerSecond(lambda second: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
 
 
 def iso(ts: float) -> str:
@@ -43,9 +59,7 @@ def millis(ts: float) -> int:
 
 def iso_millis(value: int) -> str:
     second, ms = divmod(value, 1000)
-    if second != _second[0]:
-        _second[:] = [second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))]
-    return _second[1] + _MILLIS[ms]
+    return _iso_second(second) + _MILLIS[ms]
 
 
 _MILLIS = tuple(f".{n:03d}Z" for n in range(1000))

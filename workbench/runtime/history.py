@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.runtime.compact import history_record
-from workbench.runtime.events import RUN_FINISHED, RUN_STARTED
+from workbench.runtime.events import RUN_FINISHED, RUN_STARTED, PerSecond
 
 if TYPE_CHECKING:
     from workbench.runtime.segments import BackgroundWriter
@@ -62,16 +62,13 @@ def runs_dir(root: Path | str) -> Path:
     return Path(root) / STATE_DIR / RUNS_DIR
 
 
-_second: list = [None, ""]  # the last whole second formatted: a server starts many runs a second
+_id_second = PerSecond(lambda second: time.strftime("%Y%m%dT%H%M%S", time.gmtime(second)))
 
 
 def new_run_id(now: float | None = None) -> str:
     now = time.time() if now is None else now
-    second = int(now)
-    if second != _second[0]:
-        _second[:] = [second, time.strftime("%Y%m%dT%H%M%S", time.gmtime(second))]
     # random, not secrets: an id needs no secrecy, and os.urandom costs ~20 µs a call here.
-    return _second[1] + _MS[int(now * 1000) % 1000] + _HEX[random.getrandbits(12)]
+    return _id_second(int(now)) + _MS[int(now * 1000) % 1000] + _HEX[random.getrandbits(12)]
 
 
 _MS = tuple(f"-{n:03d}" for n in range(1000))  # (formatting them costs a server's request ~1 µs)

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from workbench.runtime.events import PerSecond
+
 # What changes between two identical runs: run ids, the sandbox's user ids, loopback ports.
 _VOLATILE = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b|\b[0-9a-f]{32}\b|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b"
                        r"|(?<=127\.0\.0\.1:)\d+")
@@ -81,7 +83,7 @@ class RunFeed:
         self.lines = EventLines(verbose=True, duration=self.format.duration)
         # A replay: a line for each foreach item the history kept as its compact record only.
         self.replay_lines = EventLines(verbose=True, duration=self.format.duration, items=True)
-        self._second, self._stamp = -1, ""  # the last second's stamp: one strftime per second
+        self._stamp = PerSecond(self.format.stamp)
         self._ts = time.time()  # the last timestamp seen: compact item records have none
 
     def sink(self, session: Any) -> Callable[[Any], None]:
@@ -114,9 +116,7 @@ class RunFeed:
         if text is None:
             return ()
         fmt = self.format
-        if int(ts) != self._second:
-            self._second, self._stamp = int(ts), fmt.stamp(ts)
-        stamp = self._stamp
+        stamp = self._stamp(int(ts))
         first, *rest = fmt.clean(text).split("\n")
         pad = " " * len(stamp)
         return (f"{stamp} {prefix}{first}", *(f"{pad} {prefix}{line}" for line in rest))
