@@ -196,15 +196,21 @@ def test_request_paths_come_from_the_route_and_the_sample():
     assert request_paths({"kind": "automation"}) == ()
 
 
+async def open_service_form(pilot):
+    """Enter on the flow's request node: the service's form."""
+    await settle(pilot)
+    pilot.app.flow.focus_key("start:start")
+    await keys(pilot, "enter")
+    assert type(pilot.app.screen).__name__ == "ServiceScreen"
+    return pilot.app.screen
+
+
 async def test_enter_on_the_request_node_edits_the_service(hr_webhook):
     root, _ = hr_webhook
     app = WorkbenchApp(root, env={})
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        app.flow.focus_key("start:start")
-        await keys(pilot, "enter")
-        screen = app.screen
-        assert type(screen).__name__ == "ServiceScreen" and screen.query_one("#svc-path").value == "/hires"
+        screen = await open_service_form(pilot)
+        assert screen.query_one("#svc-path").value == "/hires"
         screen.query_one("#svc-path").value = "/hires/{id}"
         await settle(pilot)
         await keys(pilot, "ctrl+s")
@@ -213,4 +219,29 @@ async def test_enter_on_the_request_node_edits_the_service(hr_webhook):
         assert entry["path"] == "/hires/{id}" and entry["auth"]["token"] == "${config.hookToken}"
         assert entry["sample"]["givenName"] == "Kim"  # what the form does not show stays
         assert "# The Error Handler" in text
+        assert app.internal_errors == []
+
+
+async def test_a_service_form_left_at_its_default_method_merges_with_another_windows_method(hr_webhook):
+    """The file has no `method` (POST); the form shows POST. Another window sets PUT, this one
+    changes the description: the untouched method is no change of this form's, so it merges."""
+    from workbench.project.session import ProjectSession
+
+    root, _ = hr_webhook
+    project = root / "workbench.toml"
+    project.write_text(project.read_text().replace('method = "POST"\n', "", 1))
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_service_form(pilot)
+        assert str(screen.query_one("#svc-method").value) == "POST"
+        other = ProjectSession(root, env={})
+        other.load()
+        other.edit(lambda store: store.update_entrypoint("newHire", method="PUT"))
+        screen.query_one("#svc-description").value = "from this window"
+        await settle(pilot)
+        await keys(pilot, "ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ != "ServiceScreen", [n.message for n in app._notifications]
+        entry = tomllib.loads(project.read_text())["entrypoints"]["newHire"]
+        assert entry["method"] == "PUT" and entry["description"] == "from this window"
         assert app.internal_errors == []

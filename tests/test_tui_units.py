@@ -166,3 +166,18 @@ async def test_a_new_payload_offers_the_models_usual_fields():
         editor.query(PayloadRow).first().query_one(".payload-value").value = "kim"
         await pilot.pause()
         assert editor.value() == {"userName": "kim"}
+
+
+def test_a_field_hint_redraws_only_when_what_it_says_changes(monkeypatch):
+    """A form checks its fields on every key; an unchanged verdict must not lay it out again."""
+    from rich.text import Text
+
+    from workbench.tui.widgets.field_hint import FieldHint
+
+    hint = FieldHint()
+    updates: list = []
+    monkeypatch.setattr(hint, "update", updates.append)
+    for text in ("✗ bad", "✗ bad", "", "", "✓ ok", "✓ ok"):
+        hint.show(Text(text, style="red") if text else Text())
+    assert [t.plain for t in updates] == ["✗ bad", "", "✓ ok"]
+    assert hint.display is True

@@ -89,12 +89,10 @@ class ProjectSession:
     # -- editing and checking ----------------------------------------------------------------------
     def edit(self, change: Callable[[Any], T]) -> T:
         """Apply `change(store)` on top of what is on disk now. Raises EditError and the like.
-        The whole change holds the write lock, after a re-read: a form's `EditBase.rebase` check
-        and its write see the same files (project/edit_base.py)."""
+        The whole change holds the write lock, and `editing()` re-reads the files first: a form's
+        `EditBase.rebase` check and its write see the same files (project/edit_base.py)."""
         with self.lock:
             store = self.ensure_loaded()
-            if store.changed_on_disk():
-                store.reload()
             with store.editing():
                 return change(store)
 

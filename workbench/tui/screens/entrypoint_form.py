@@ -48,6 +48,7 @@ class EntryForm(FormScreen):
         self.base = EditBase.item("entrypoints", name, self.entry, self.FIELDS) if name else None
 
     def on_mount(self) -> None:  # FormScreen's runs too (Textual calls each class's handler)
+        self.shown = self.typed()  # what the form showed: a field left so is no change of the user's
         self.verdict()  # an entry point saved with a problem shows it at once
         if self.focus_path:  # opened from a diagnostic: its field
             from workbench.tui.entry_fields import focus_key
@@ -56,6 +57,22 @@ class EntryForm(FormScreen):
 
     def verdict(self) -> dict[str, str]:
         raise NotImplementedError
+
+    IMPLIED: dict[str, Any] = {}  # a key's meaning when absent, as the form shows it
+
+    def typed(self) -> dict[str, Any]:
+        """The keys the form writes (FIELDS), as the fields hold them now."""
+        raise NotImplementedError
+
+    def changes(self) -> dict[str, Any]:
+        """What to merge into the entry point: the fields as typed, but a field left as the form
+        showed it keeps the file's value (an absent `method`, shown as POST, stays absent), so it
+        is no change of this form's and no conflict with another window's."""
+        out = self.typed()
+        for key, value in out.items():
+            if value == self.shown.get(key) and (key in self.entry or (key in self.IMPLIED and self.IMPLIED[key] == value)):
+                out[key] = self.entry.get(key)
+        return out
 
 
 class EntryPointScreen(EntryForm):
@@ -95,6 +112,11 @@ class EntryPointScreen(EntryForm):
         if event.input.id in WIDGETS.values():
             self.verdict()
 
+    def typed(self) -> dict[str, Any]:
+        values = {key: self.query_one(f"#ep-{key}", Input).value.strip() for key in FIELDS}
+        return {"schedule": values["schedule"] or None, "timezone": values["timezone"] or None,
+                "description": values["description"]}
+
     def verdict(self) -> dict[str, str]:
         """check's verdict on the automation as typed, at its fields; the errors by input id."""
         from workbench.tui.entry_fields import entry_verdict
@@ -114,13 +136,14 @@ class EntryPointScreen(EntryForm):
             return
         name, original = values["name"], self.original
         schedule, timezone, description = values["schedule"] or None, values["timezone"] or None, values["description"]
+        changes = self.changes()
 
         def change(store) -> str:
             if original is None:
                 store.add_entrypoint(name, schedule=schedule, timezone=timezone, description=description)
                 store.add_step(name, dict(DEFAULT_ERROR_STEP), at="onError")
             else:
-                fields = self.base.rebase(store, dict(zip(FIELDS, (schedule, timezone, description))))
+                fields = self.base.rebase(store, changes)
                 if name != original:
                     store.rename("entrypoints", original, name)
                 store.update_entrypoint(name, **fields)

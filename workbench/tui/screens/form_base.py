@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static, TextArea
 
+from workbench.tui.widgets.field_hint import FieldHint
 from workbench.tui.widgets.footer import StableFooter
 
 
@@ -18,15 +19,11 @@ def labelled(label: str, widget: Any, hint: str = "", required: bool = False) ->
     """A label line, the widget, and a hint line (errors go there)."""
     title = Text.assemble((label, "bold"), ("*" if required else "", "red"), ("  " + hint if hint else "", "dim"))
     title.no_wrap, title.overflow = True, "ellipsis"
-    hint_line = Static(classes="field-hint")
-    hint_line.display = False
-    return Vertical(Static(title, classes="field-label"), widget, hint_line, classes="field-row")
+    return Vertical(Static(title, classes="field-label"), widget, FieldHint(), classes="field-row")
 
 
 def show_hint(widget: Any, text: str, style: str = "red") -> None:
-    hint = widget.parent.query_one(".field-hint", Static)
-    hint.update(Text(text, style=style))
-    hint.display = bool(text)
+    widget.parent.query_one(FieldHint).show(Text(text, style=style) if text else Text())
 
 
 class FormScreen(ModalScreen[Any]):

@@ -27,6 +27,7 @@ WIDGETS = {"name": "svc-name", "method": "svc-method", "path": "svc-path", "auth
 
 class ServiceScreen(EntryForm):
     FIELDS, WIDGETS = FIELDS, WIDGETS
+    IMPLIED = {"method": "POST"}
 
     def __init__(self, taken: set[str], configurables: set[str], name: str | None = None,
                  entry: dict[str, Any] | None = None, suggestion: str = "") -> None:
@@ -97,22 +98,25 @@ class ServiceScreen(EntryForm):
     def _auth(self) -> str:
         return str(self.query_one("#svc-auth", Select).value)
 
+    def typed(self) -> dict[str, Any]:
+        values = {key: self.query_one(f"#svc-{key}", Input).value.strip() for key in ("path", "secret", "description")}
+        return {"method": str(self.query_one("#svc-method", Select).value), "path": values["path"],
+                "auth": self._auth_table(self._auth(), values["secret"]), "description": values["description"]}
+
     @guarded
     def save(self) -> None:
-        values = {key: self.query_one(f"#svc-{key}", Input).value.strip()
-                  for key in ("name", "path", "secret", "description")}
         errors = self.verdict()
         if errors:  # check would refuse it: stay, at the first such field
             self.query_one(f"#{next(iter(errors))}").focus()
             return
-        kind, secret = self._auth(), values["secret"]
-        auth = self._auth_table(kind, secret)
-        name, original, method = values["name"], self.original, str(self.query_one("#svc-method", Select).value)
-        path, description, declare = values["path"], values["description"], kind != "none"
-        known = self.configurables
+        name, original = self.query_one("#svc-name", Input).value.strip(), self.original
+        typed, changes = self.typed(), self.changes()
+        method, path, auth, description = (typed[key] for key in FIELDS)
+        kind, secret = self._auth(), self.query_one("#svc-secret", Input).value.strip()
+        declare, known = kind != "none", self.configurables
 
         def change(store) -> str:
-            fields = self.base and self.base.rebase(store, dict(zip(FIELDS, (method, path, auth, description))))
+            fields = self.base and self.base.rebase(store, changes)
             if declare and secret not in known and secret not in store.project.configurables:
                 store.add_configurable(secret, "string", secret=True,
                                        description=f"The {'bearer token' if kind == 'bearer' else 'hmac secret'} "

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Select, Static
 
 from workbench.tui.field_checks import FieldsEdited, problems_under, split_path, verdict_text
 from workbench.tui.messages import ConfigurableRequested
+from workbench.tui.widgets.field_hint import FieldHint
 from workbench.tui.schema import FieldSpec, bound_configurable, is_expression, parse_text, placeholder, to_text
 
 
@@ -76,7 +77,7 @@ class FieldRow(Vertical):
                 button = Button("⚙", compact=True, classes="bind-button", tooltip="New configurable (ctrl+g)")
                 button.can_focus = False
                 yield button
-        yield Static(classes="field-hint")
+        yield FieldHint()
 
     def on_mount(self) -> None:
         self._update_hint()
@@ -132,7 +133,7 @@ class FieldRow(Vertical):
             self._update_hint()
 
     def _update_hint(self, error: str | None = None) -> None:
-        hint = self.query_one(".field-hint", Static)
+        hint = self.query_one(FieldHint)
         name = bound_configurable(self.text)
         if error is None:
             try:
@@ -142,14 +143,13 @@ class FieldRow(Vertical):
         if error is None and self.problems:
             error = verdict_text(self.problems)
         if error:
-            hint.update(Text("✗ " + error, style="red"))
+            hint.show(Text("✗ " + error, style="red"))
         elif name:
             known = name in self.configurables
-            hint.update(Text.assemble(("⚙ configurable ", "dim"), (name, "bold magenta"),
-                                      ("" if known else "  (not declared yet)", "yellow")))
+            hint.show(Text.assemble(("⚙ configurable ", "dim"), (name, "bold magenta"),
+                                    ("" if known else "  (not declared yet)", "yellow")))
         else:
-            hint.update("")
-        hint.display = bool(error or name)
+            hint.show(Text())
 
     def show_error(self, error: str) -> None:
         self._update_hint(error)
