@@ -1,7 +1,7 @@
 """SCIM payloads validated before any request: `prepare_resource` (a User or Group to create or
 replace) and `prepare_patch` (PatchOp operations). A resource passes the plain rules generated
-from scim2-models (request_rules.py), or scim2-models itself decides, imported then (~0.2 s);
-PATCH operations are always validated with scim2-models."""
+from scim2-models (request_rules.py), and PATCH operations theirs (patch_rules.py), or
+scim2-models itself decides, imported then (~0.2 s)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from workbench.connectors.base import RuntimeObject, ValidationFailed, validation_failed
+from workbench.connectors.scim.patch_rules import plain_operations
 from workbench.connectors.scim.request_rules import KNOWN_KEYS, model_accepts
 
 SCIM_JSON = "application/scim+json"
@@ -54,7 +55,7 @@ def _kind(name: str) -> _Kind:
 def _models(kind: _Kind) -> _Kind:
     """The kind with its scim2-models classes, built once (parametrized classes are costly)."""
     if kind.model is None:
-        # Heavy (~0.2 s): only for a payload the plain rules leave to scim2-models, and for PATCH.
+        # Heavy (~0.2 s): only for a payload or PATCH operations the plain rules leave to scim2-models.
         from scim2_models import EnterpriseUser, Group, PatchOp, User
 
         # User[EnterpriseUser] accepts payloads with or without the enterprise extension.
@@ -278,7 +279,8 @@ def param_errors(operation: str, data: dict[str, Any]) -> list[dict[str, Any]]:
 def _patch(kind: _Kind, operations: list[dict[str, Any]]) -> dict[str, Any]:
     """The PatchOp body; raises pydantic's ValidationError (with `checked`'s indexes mapped in
     `patch_errors`). Operations on a path under an extension scim2-models does not know are kept
-    as they are."""
+    as they are. The others pass the plain rules (patch_rules.py), which give what scim2-models
+    would dump, or scim2-models validates and dumps them all."""
     checked: list[tuple[int, dict[str, Any]]] = []
     ops: list[dict[str, Any] | None] = []
     for i, op in enumerate(operations):
@@ -291,23 +293,27 @@ def _patch(kind: _Kind, operations: list[dict[str, Any]]) -> dict[str, Any]:
             ops.append(None)
             checked.append((i, op))
     if checked:
-        ctx = _ctx("RESOURCE_PATCH_REQUEST")
-        try:
-            dumped = kind.patch_model.model_validate(
-                {"schemas": [PATCH_OP], "Operations": [op for _, op in checked]}, scim_ctx=ctx
-            ).model_dump(scim_ctx=ctx)
-        except PydanticValidationError as exc:
-            exc.checked = [i for i, _ in checked]  # type: ignore[attr-defined]
-            raise
-        for (i, _), op in zip(checked, dumped["Operations"], strict=True):
+        dumped = plain_operations(kind.name, [op for _, op in checked])
+        if dumped is None:
+            ctx = _ctx("RESOURCE_PATCH_REQUEST")
+            try:
+                dumped = _models(kind).patch_model.model_validate(
+                    {"schemas": [PATCH_OP], "Operations": [op for _, op in checked]}, scim_ctx=ctx
+                ).model_dump(scim_ctx=ctx)["Operations"]
+            except PydanticValidationError as exc:
+                exc.checked = [i for i, _ in checked]  # type: ignore[attr-defined]
+                raise
+        for (i, _), op in zip(checked, dumped, strict=True):
             ops[i] = op
     return {"schemas": [PATCH_OP], "Operations": ops}
 
 
 def prepare_patch(kind_name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
-    """A PatchOp body, validated with scim2-models (`PatchOp[User[EnterpriseUser]]` / `PatchOp[Group]`).
-    Operations on a path under an extension scim2-models does not know are kept as they are."""
-    kind = _models(_kind(kind_name))
+    """A PatchOp body, as scim2-models (`PatchOp[User[EnterpriseUser]]` / `PatchOp[Group]`) dumps
+    it in a PATCH request: the plain rules accept the common operations without it (patch_rules.py),
+    or it validates them. Operations on a path under an extension scim2-models does not know are
+    kept as they are."""
+    kind = _kind(kind_name)
     try:
         return _patch(kind, operations)
     except PydanticValidationError as exc:
@@ -318,7 +324,7 @@ def patch_errors(kind_name: str, operations: list[dict[str, Any]]) -> list[dict[
     """What `prepare_patch` would refuse, as pydantic-style error dicts with `loc` from the
     operations list: (2, "op")."""
     try:
-        _patch(_models(_kind(kind_name)), operations)
+        _patch(_kind(kind_name), operations)
     except PydanticValidationError as exc:
         checked = getattr(exc, "checked", [])
         out = []

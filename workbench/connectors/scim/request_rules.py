@@ -8,7 +8,8 @@ replacement request: known attribute names (case-insensitive) with values of the
 those; in `check`, a string or table known only at run time), the required attributes present,
 at most one primary per multi-valued attribute. Anything else (an error, a reference URI, a
 date, an unusual address) gets False: scim2-models then decides, and names the field. The rules
-never refuse a payload on their own.
+never refuse a payload on their own. patch_rules.py applies them to the values PATCH operations
+write (`attribute_accepts`, `model_accepts(partial=True)`).
 """
 
 from __future__ import annotations
@@ -69,11 +70,25 @@ def _primaries(items: list[dict[str, Any]]) -> int:
     return count
 
 
-def model_accepts(model: str, payload: dict[str, Any], *, types: bool = True) -> bool:
+def attribute_accepts(rule: tuple, value: Any, *, types: bool = True) -> bool:
+    """True when scim2-models surely accepts `value` (None: unassigned) for the attribute whose
+    rule (`RULES`) is `rule`; False when unsure."""
+    if value is None:
+        return True
+    _, kind, multi, sub, primary = rule
+    if not multi:
+        return _value(kind, sub, value, types)
+    if type(value) is not list or not all(_value(kind, sub, item, types) for item in value):
+        return False
+    return not (primary and _primaries(value) > 1)
+
+
+def model_accepts(model: str, payload: dict[str, Any], *, types: bool = True, partial: bool = False) -> bool:
     """True when scim2-models surely accepts `payload` as the model (`User`, `Group`, `EnterpriseUser`
     or one of their complex attributes, such as `Name`) in a creation request; False when unsure.
     `types=False`: the request's own checks only (required attributes, one primary), for a
-    payload whose values scim2-models has validated."""
+    payload whose values scim2-models has validated. `partial=True`: the attributes a PATCH value
+    writes (patch_rules.py), where a required attribute may be left out but not unassigned."""
     rules = _MODELS[model]
     attributes = rules["attributes"]
     given: dict[str, Any] = {}
@@ -82,15 +97,8 @@ def model_accepts(model: str, payload: dict[str, Any], *, types: bool = True) ->
         if rule is None or rule[0] in given:  # unknown, or given twice in two spellings
             return False
         given[rule[0]] = value
-        if value is None:
-            continue
-        _, kind, multi, sub, primary = rule
-        if not multi:
-            if not _value(kind, sub, value, types):
-                return False
-            continue
-        if type(value) is not list or not all(_value(kind, sub, item, types) for item in value):
+        if not attribute_accepts(rule, value, types=types):
             return False
-        if primary and _primaries(value) > 1:
-            return False
+    if partial:
+        return all(given.get(name, "") is not None for name in rules["required"])
     return all(given.get(name) not in (None, []) for name in rules["required"])
