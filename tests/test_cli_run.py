@@ -187,6 +187,15 @@ def test_a_mistyped_command_line_never_echoes_a_value(tmp_path, capsys):
         (("run", project, f"--json={SECRET_TYPED}"), "argument --json"),
         (("run", project, "--set", SECRET_TYPED), "the --set number 1 has no ="),
         (("run", project, "--set", "a=b", "--set", "=" + SECRET_TYPED), "the --set number 2 has no NAME"),
+        # A base64 value's padding is no NAME=VALUE; repr's escapes; a value that is a word of the message.
+        (("run", project, "--set", "scimClientSecret", SECRET_TYPED + "=="), "unrecognized arguments: …"),
+        (("config", project, SECRET_TYPED + "=="), "invalid choice: '…'"),
+        (("run", project, "--set", SECRET_TYPED + "=="), "looks like a value ending in ="),
+        (("serve", project, f"--port={SECRET_TYPED[:4]}\\{SECRET_TYPED[4:]}"), "argument --port: must be a port"),
+        (("run", project, f"--json={SECRET_TYPED[:4]}'\"{SECRET_TYPED[4:]}"), "ignored explicit argument '…'"),
+        (("run", project, "--json=argument"), "argument --json: ignored explicit argument '…'"),
+        (("config", project, "set", "n", "v", SECRET_TYPED), "error: unrecognized arguments: …"),
+        (("sandbox", "--port", "70000"), "argument --port: must be a port number, 0-65535"),
     ]
     for argv, shown in cases:
         try:
@@ -194,7 +203,7 @@ def test_a_mistyped_command_line_never_echoes_a_value(tmp_path, capsys):
         except SystemExit as exit_:  # argparse exits itself
             code, (out, err) = exit_.code, capsys.readouterr()
         assert code == 2 and shown in err, (argv, err)
-        for part in (SECRET_TYPED, SECRET_TYPED[1:], SECRET_TYPED[3:]):
+        for part in (SECRET_TYPED, SECRET_TYPED[:4], SECRET_TYPED[1:], SECRET_TYPED[3:], "2xyz"):
             assert part not in out + err, (argv, err)
 
 

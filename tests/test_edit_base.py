@@ -218,3 +218,20 @@ def test_merge3():
     conflicts = []
     merge3(base, {**base, "b": {"x": 5, "y": 2}}, {"a": 1, "c": [1]}, (), conflicts)  # theirs dropped b
     assert conflicts == [("b",)]
+
+
+def test_a_steps_base_shares_the_other_steps_and_the_store_never_changes_them_in_place(sample):
+    """A step's base keeps the rest of its flow by reference (a 20,000-step flow is not copied):
+    that holds only while the store replaces what it edits, which this test pins down."""
+    session = ProjectSession(sample, env={})
+    session.load()
+    entry = "provisionUser"
+    base = EditBase.step(session.view().data, entry, "0")
+    rest_before = repr(base.rest)
+    session.edit(lambda store: store.update_step(entry, "1", {"log": "changed in place?"}))
+    session.edit(lambda store: store.add_step(entry, {"log": "added"}, at="0"))
+    session.edit(lambda store: store.move_step(entry, "2", -1))
+    session.edit(lambda store: store.remove_step(entry, "0"))
+    assert repr(base.rest) == rest_before  # the shared steps are as the form opened them
+    # The flow around the step changed: step 0 is now found at 1, by its content.
+    assert str(session.edit(lambda store: base.locate(store))) == "1"

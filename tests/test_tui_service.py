@@ -245,3 +245,25 @@ async def test_a_service_form_left_at_its_default_method_merges_with_another_win
         entry = tomllib.loads(project.read_text())["entrypoints"]["newHire"]
         assert entry["method"] == "PUT" and entry["description"] == "from this window"
         assert app.internal_errors == []
+
+
+async def test_a_service_form_writes_what_it_showed_in_place_of_a_bad_value(hr_webhook):
+    """An unknown method shows as POST, an empty path as /newHire: saved untouched, the form
+    writes what it showed, not the file's value it did not show."""
+    root, _ = hr_webhook
+    project = root / "workbench.toml"
+    text = project.read_text().replace('method = "POST"', 'method = "FETCH"', 1).replace('path = "/hires"', 'path = ""', 1)
+    project.write_text(text)
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_service_form(pilot)
+        assert str(screen.query_one("#svc-method").value) == "POST"
+        assert screen.query_one("#svc-path").value == "/newHire"
+        screen.query_one("#svc-description").value = "edited"
+        await settle(pilot)
+        await keys(pilot, "ctrl+s")
+        await settle(pilot)
+        assert type(app.screen).__name__ != "ServiceScreen", [n.message for n in app._notifications]
+        entry = tomllib.loads(project.read_text())["entrypoints"]["newHire"]
+        assert (entry["method"], entry["path"], entry["description"]) == ("POST", "/newHire", "edited")
+        assert app.internal_errors == []

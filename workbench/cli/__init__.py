@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import re
 import sys
 
 # subcommand -> module in workbench.cli with `configure(parser)` and `run(args) -> int`.
@@ -45,36 +46,42 @@ class _Parser(argparse.ArgumentParser):
     command line may hold a secret (`config DIR name=VALUE`, `--sett name=VALUE`), and stderr
     ends up in CI logs and cron mail."""
 
-    typed: tuple[str, ...] = ()  # the command line, set by main()
+    def parse_args(self, args=None, namespace=None):  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:  # argparse would list them as typed
+            self.error("unrecognized arguments: " + " ".join(_masked(token) for token in extras))
+        return parsed
 
     def error(self, message: str):  # type: ignore[override]
         known = set(self._option_string_actions)
         for action in self._actions:
-            known.update(action.choices or ())
-        for token in sorted(set(self.typed) - known, key=len, reverse=True):
-            message = message.replace(repr(token), repr(_masked(token))).replace(token, _masked(token))
-            value = _value_part(token)
-            for start in range(len(value) - 2):  # `-vVALUE` reads as -v -V with 'ALUE': any tail
-                message = message.replace(value[start:], "…")
+            known.update(str(choice) for choice in action.choices or ())
+        import ast  # only on a usage error: ~2 ms of every start otherwise
+
+        def requoted(match: re.Match) -> str:  # argparse quotes what it could not read, with repr
+            try:
+                typed = ast.literal_eval(match[0])
+            except (ValueError, SyntaxError):
+                return "'…'"
+            return match[0] if typed in known else repr(_masked(typed))
+
+        message = _AMBIGUOUS.sub(lambda m: m[1] + _masked(m[2]) + m[3], _QUOTED.sub(requoted, message))
         super().error(message)
 
 
-def _value_part(token: str) -> str:
-    if token.startswith("--"):
-        return token.partition("=")[2]
-    if token.startswith("-"):
-        return token[2:]
-    return token.partition("=")[2]
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_AMBIGUOUS = re.compile(r"(ambiguous option: )(.*)( could match )")
 
 
 def _masked(token: str) -> str:
     """An option keeps its name and a `name=VALUE` its name; anything else shows as `…`."""
-    name, eq, _ = token.partition("=")
+    name, eq, value = token.partition("=")
     if token.startswith("--"):
         return f"{name}=…" if eq else token
     if token.startswith("-"):
         return token[:2] + ("…" if len(token) > 2 else "")
-    return f"{name}=…" if eq and name.isidentifier() else "…"
+    # `NAME=VALUE` keeps a name; a base64 value's padding (`dGhp==`) is no NAME=VALUE.
+    return f"{name}=…" if eq and name.isidentifier() and value.strip("=") else "…"
 
 
 def _module(name: str):
@@ -139,7 +146,6 @@ def main(argv: list[str] | None = None) -> int:
     command = argv[0]
     # Import only the one command module: the others would cost start-up time.
     module = _module(COMMANDS[command][0])
-    _Parser.typed = tuple(argv)
     parser = _Parser(prog=f"workbench {command}", description=COMMANDS[command][1])
     module.configure(parser)
     args = parser.parse_args(argv[1:])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import Any, TextIO
@@ -31,14 +32,28 @@ def open_store(path: str, config_file: str | None = None):
 
 
 def parse_sets(pairs: list[str] | None) -> dict[str, str]:
+    """`--set NAME=VALUE` pairs. A bad one is named by its position, never echoed: it may be a
+    secret typed without its name (`--set c2VjcmV0==` reads as NAME c2VjcmV0, VALUE =)."""
     out = {}
     for number, pair in enumerate(pairs or [], 1):
         name, sep, value = pair.partition("=")
-        if not sep or not name:  # not echoed: it may be a secret typed without its name
-            why = "has no NAME before its =" if sep else "has no ="
+        why = ("has no =" if not sep else "has no NAME before its =" if not name
+               else "looks like a value ending in =, not NAME=VALUE" if value and not value.strip("=") else None)
+        if why:
             raise CliError(f"--set expects NAME=VALUE: the --set number {number} {why}")
         out[name.strip()] = value
     return out
+
+
+def port(text: str) -> int:
+    """argparse's type of a --port: 0 (a free one) to 65535."""
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a port number, 0-65535") from None
+    if not 0 <= number <= 65535:
+        raise argparse.ArgumentTypeError("must be a port number, 0-65535")
+    return number
 
 
 def use_color(stream: TextIO) -> bool:

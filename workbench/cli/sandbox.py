@@ -10,7 +10,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from workbench.cli.common import CliError, run_guarded
+from workbench.cli.common import CliError, port, run_guarded
 
 DEFAULT_PORT = 8765
 CONFIG_FILE = "Config.toml"
@@ -18,7 +18,7 @@ CONFIG_FILE = "Config.toml"
 
 def configure(parser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1; loopback only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--client-id", default="workbench-demo", metavar="ID", help="OAuth2 client id (default: workbench-demo)")
     parser.add_argument("--client-secret", default=None, metavar="S", help="OAuth2 client secret (default: random)")
     parser.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS", help="access token lifetime (default: 3600)")

@@ -15,7 +15,7 @@ import signal
 import sys
 
 from workbench.cli import EXIT_OK, EXIT_USAGE
-from workbench.cli.common import CliError, add_dir, open_store, parse_sets, run_guarded
+from workbench.cli.common import CliError, add_dir, open_store, parse_sets, port, run_guarded
 
 DEFAULT_PORT = 8290
 
@@ -28,7 +28,7 @@ def configure(parser) -> None:
 def add_options(parser) -> None:
     """The options of `serve`, shared with `up`."""
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1; loopback only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --host")
     parser.add_argument("--max-concurrency", type=int, default=64, metavar="N",
                         help="requests run at once; more get 503 with Retry-After (default: 64)")

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from workbench.cli import EXIT_OK
-from workbench.cli.common import CliError, run_guarded
+from workbench.cli.common import CliError, port, run_guarded
 
 DEFAULT_PORT = 8000
 PASSWORD_ENV = "WB_WEB_PASSWORD"
@@ -31,7 +31,7 @@ def configure(parser) -> None:
     parser.add_argument("dir", nargs="?", default=None, metavar="DIR",
                         help="project folder (default: .; with --demo, the sample project)")
     parser.add_argument("--host", default="127.0.0.1", help="listen address (default: 127.0.0.1; loopback only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+    parser.add_argument("--port", type=port, default=DEFAULT_PORT,
                         help=f"port (default: {DEFAULT_PORT}; 0 picks a free one)")
     parser.add_argument("--demo", action="store_true",
                         help="serve the demo: the sample against a shared in-process sandbox")
@@ -51,8 +51,6 @@ def _run(args) -> int:
     if remote and not args.allow_remote:
         raise CliError(f"web listens on loopback only (127.0.0.0/8, localhost, ::1), not {args.host!r}; "
                        "pass --allow-remote to listen on another address (and give it a password)")
-    if not 0 <= args.port <= 65535:
-        raise CliError(f"--port must be 0-65535, not {args.port}")
     root = _project_root(args)
     password = read_password(args.password_file)
     if remote and password is None:

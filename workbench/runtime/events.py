@@ -9,9 +9,9 @@ left out of the dict.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 RUN_STARTED = "run.started"
@@ -28,8 +28,9 @@ SUCCEEDED, CANCELLED = "succeeded", "cancelled"  # run statuses (and FAILED)
 
 
 class PerSecond:
-    """`text(second)`, formatted once per whole second: events and run ids come many a second.
-    The last one is a tuple swapped whole, so no thread pairs a second with another's text."""
+    """`text(second)`, formatted again only when the second changes: events and run ids come
+    many a second. The last one is a tuple swapped whole, so no thread pairs a second with
+    another second's text."""
 
     def __init__(self, text: Callable[[int], str]) -> None:
         self._text = text

@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from workbench.runtime.events import PerSecond
-
 # What changes between two identical runs: run ids, the sandbox's user ids, loopback ports.
 _VOLATILE = re.compile(r"\b\d{8}T\d{6}-[0-9a-f]{6}\b|\b[0-9a-f]{32}\b|\b[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}\b"
                        r"|(?<=127\.0\.0\.1:)\d+")
@@ -78,6 +76,7 @@ class RunFeed:
     items: deque[FeedItem] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
+        from workbench.runtime.events import PerSecond
         from workbench.runtime.lines import EventLines
 
         self.lines = EventLines(verbose=True, duration=self.format.duration)

@@ -5,7 +5,7 @@ into Add Entry Point → Service (service_form.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -34,6 +34,7 @@ class EntryForm(FormScreen):
     SAVE_LABEL = "Create"
     FIELDS: tuple[str, ...] = ()  # the keys the form writes
     WIDGETS: dict[str, str] = {}  # the form's inputs by the entry point's keys
+    IMPLIED: ClassVar[dict[str, Any]] = {}  # a key's meaning when absent, as the form shows it
     focus_path: tuple[str, ...] = ()  # the field a diagnostic is about (its path in the entry's table): set by the opener
 
     def __init__(self, taken: set[str], name: str | None = None, entry: dict[str, Any] | None = None) -> None:
@@ -58,20 +59,27 @@ class EntryForm(FormScreen):
     def verdict(self) -> dict[str, str]:
         raise NotImplementedError
 
-    IMPLIED: dict[str, Any] = {}  # a key's meaning when absent, as the form shows it
-
     def typed(self) -> dict[str, Any]:
         """The keys the form writes (FIELDS), as the fields hold them now."""
         raise NotImplementedError
 
+    def faithful(self, key: str, value: Any) -> bool:
+        """Whether the form showed the file's `value` of `key` as it is (not a substitute)."""
+        return isinstance(value, str) and value.strip() == self.shown.get(key)
+
     def changes(self) -> dict[str, Any]:
         """What to merge into the entry point: the fields as typed, but a field left as the form
-        showed it keeps the file's value (an absent `method`, shown as POST, stays absent), so it
-        is no change of this form's and no conflict with another window's."""
+        showed the file's value keeps the file's value (an absent `method`, shown as POST, stays
+        absent), so it is no change of this form's and no conflict with another window's. A
+        field that showed a substitute (an unknown method as POST) is written as shown."""
         out = self.typed()
         for key, value in out.items():
-            if value == self.shown.get(key) and (key in self.entry or (key in self.IMPLIED and self.IMPLIED[key] == value)):
-                out[key] = self.entry.get(key)
+            if value != self.shown.get(key):
+                continue
+            if key in self.entry and self.faithful(key, self.entry[key]):
+                out[key] = self.entry[key]
+            elif key not in self.entry and key in self.IMPLIED and self.IMPLIED[key] == value:
+                out[key] = None
         return out
 
 

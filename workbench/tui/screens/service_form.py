@@ -76,13 +76,13 @@ class ServiceScreen(EntryForm):
         values = {key: self.query_one(f"#svc-{key}", Input).value.strip() for key in ("name", "path", "secret")}
         typed = {"kind": "service", "method": str(self.query_one("#svc-method", Select).value),
                  "path": values["path"] or None, "auth": self._auth_table(self._auth(), values["secret"])}
-        errors = entry_verdict(self, values["name"], typed, WIDGETS, {"path": "a valid route"} if values["path"] else {})
         # The secret's configurable is declared on save: its name must be one (as the store says).
-        if self._auth() != "none" and "svc-secret" not in errors:
-            secret = self.query_one("#svc-secret", Input)
-            if problem := name_problem("configurables", values["secret"], ()):
-                errors["svc-secret"] = problem
-            show_hint(secret, "✗ " + problem if problem else "")
+        problem = name_problem("configurables", values["secret"], ()) if self._auth() != "none" else None
+        widgets = {key: widget for key, widget in WIDGETS.items() if key != "auth"} if problem else WIDGETS
+        errors = entry_verdict(self, values["name"], typed, widgets, {"path": "a valid route"} if values["path"] else {})
+        if problem:
+            errors["svc-secret"] = problem
+            show_hint(self.query_one("#svc-secret", Input), "✗ " + problem)
         return errors
 
     def _auth_table(self, kind: str, secret: str) -> dict[str, Any]:
@@ -97,6 +97,13 @@ class ServiceScreen(EntryForm):
 
     def _auth(self) -> str:
         return str(self.query_one("#svc-auth", Select).value)
+
+    def faithful(self, key: str, value: Any) -> bool:
+        if key == "method":
+            return isinstance(value, str) and value.upper() == self.shown["method"]
+        if key == "auth":  # the table the form rebuilds from its Auth and Secret fields, within the file's
+            return isinstance(value, dict) and all(value.get(k) == v for k, v in self.shown["auth"].items())
+        return super().faithful(key, value)
 
     def typed(self) -> dict[str, Any]:
         values = {key: self.query_one(f"#svc-{key}", Input).value.strip() for key in ("path", "secret", "description")}

@@ -12,11 +12,12 @@ class FieldHint(Static):
 
     def __init__(self) -> None:
         super().__init__(classes="field-hint")
-        self.shown = Text()
+        self.shown: tuple = ("", "", [])
         self.display = False
 
     def show(self, text: Text) -> None:
-        if text != self.shown:
-            self.shown = text
+        shown = (text.plain, str(text.style), text.spans)  # Text's == leaves out its style
+        if shown != self.shown:
+            self.shown = shown
             self.update(text)
             self.display = bool(text.plain)
