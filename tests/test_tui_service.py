@@ -222,6 +222,16 @@ async def test_enter_on_the_request_node_edits_the_service(hr_webhook):
         assert app.internal_errors == []
 
 
+async def save_description(pilot, description: str) -> dict:
+    """Type a description into the open service form and save it: the saved newHire table."""
+    pilot.app.screen.query_one("#svc-description").value = description
+    await settle(pilot)
+    await keys(pilot, "ctrl+s")
+    await settle(pilot)
+    assert type(pilot.app.screen).__name__ != "ServiceScreen", [n.message for n in pilot.app._notifications]
+    return tomllib.loads((pilot.app.root / "workbench.toml").read_text())["entrypoints"]["newHire"]
+
+
 async def test_a_service_form_left_at_its_default_method_merges_with_another_windows_method(hr_webhook):
     """The file has no `method` (POST); the form shows POST. Another window sets PUT, this one
     changes the description: the untouched method is no change of this form's, so it merges."""
@@ -237,12 +247,7 @@ async def test_a_service_form_left_at_its_default_method_merges_with_another_win
         other = ProjectSession(root, env={})
         other.load()
         other.edit(lambda store: store.update_entrypoint("newHire", method="PUT"))
-        screen.query_one("#svc-description").value = "from this window"
-        await settle(pilot)
-        await keys(pilot, "ctrl+s")
-        await settle(pilot)
-        assert type(app.screen).__name__ != "ServiceScreen", [n.message for n in app._notifications]
-        entry = tomllib.loads(project.read_text())["entrypoints"]["newHire"]
+        entry = await save_description(pilot, "from this window")
         assert entry["method"] == "PUT" and entry["description"] == "from this window"
         assert app.internal_errors == []
 
@@ -259,11 +264,6 @@ async def test_a_service_form_writes_what_it_showed_in_place_of_a_bad_value(hr_w
         screen = await open_service_form(pilot)
         assert str(screen.query_one("#svc-method").value) == "POST"
         assert screen.query_one("#svc-path").value == "/newHire"
-        screen.query_one("#svc-description").value = "edited"
-        await settle(pilot)
-        await keys(pilot, "ctrl+s")
-        await settle(pilot)
-        assert type(app.screen).__name__ != "ServiceScreen", [n.message for n in app._notifications]
-        entry = tomllib.loads(project.read_text())["entrypoints"]["newHire"]
+        entry = await save_description(pilot, "edited")
         assert (entry["method"], entry["path"], entry["description"]) == ("POST", "/newHire", "edited")
         assert app.internal_errors == []

@@ -36,60 +36,34 @@ core's, `workbench.connectors.httpx_core`):
 
 from __future__ import annotations
 
-import email.utils
-import json
-import logging
-import time
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from workbench.connectors.base import ConnectorError, ValidationFailed
-from workbench.connectors.httpx_core import (
-    MAX_RETRY_AFTER,
-    RETRY_STATUSES,
-    Ambiguous,
-    HttpxConnection,
-    NotSent,
-    RetryLater,
-    retryable,
-)
+from workbench.connectors.base import ValidationFailed
+from workbench.connectors.httpx_core import MAX_RETRY_AFTER
 from workbench.connectors.scim import (
     BulkParams,
     CreateParams,
     DeleteParams,
     GetParams,
-    ListParams,
     NoParams,
     PatchParams,
     ReplaceParams,
 )
-from workbench.connectors.scim.errors import ScimError, filter_value, scim_error
-from workbench.connectors.scim.reconcile import Reconciler
+from workbench.connectors.scim.creation import ScimCreation
+from workbench.connectors.scim.errors import ScimError
+from workbench.connectors.scim.listing import ScimListing
 from workbench.connectors.scim.payload import (
     BULK_ID_NEEDED,
     BULK_REQUEST,
-    LIST_RESPONSE,
-    SCIM_JSON,
-    SEARCH_REQUEST,
-    _Kind,
     _kind,
     bulk_data,
     prepare_patch,
     prepare_resource,
 )
-from workbench.connectors.urls import safe_url
+from workbench.connectors.scim.reconcile import Reconciler
 
 __all__ = ["MAX_RETRY_AFTER", "ScimConnection", "ScimError", "prepare_resource", "prepare_patch"]
-
-log = logging.getLogger(__name__)
-
-MAX_PAGES = 10_000  # all=true stops after this many pages, whatever the server says
-LOOKUPS = 3  # after an ambiguous create: lookups (with backoff) before the create is sent again
-CLOCK_TOLERANCE = 2.0  # seconds: the Date header's resolution and the two ends' jitter
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode  # (json.dumps makes one per call)
 
 
 def _patch_operations(params: PatchParams) -> list[dict[str, Any]]:
@@ -104,25 +78,6 @@ def _patch_operations(params: PatchParams) -> list[dict[str, Any]]:
     return out
 
 
-def _list_query(params: ListParams) -> dict[str, Any]:
-    query: dict[str, Any] = {}
-    if params.filter:
-        query["filter"] = params.filter
-    if params.startIndex is not None:
-        query["startIndex"] = params.startIndex
-    if params.count is not None:
-        query["count"] = params.count
-    if params.attributes:
-        query["attributes"] = ",".join(params.attributes)
-    if params.excludedAttributes:
-        query["excludedAttributes"] = ",".join(params.excludedAttributes)
-    if params.sortBy:
-        query["sortBy"] = params.sortBy
-    if params.sortOrder:
-        query["sortOrder"] = params.sortOrder
-    return query
-
-
 def _attributes_query(params: GetParams) -> dict[str, Any] | None:
     query = {}
     if params.attributes:
@@ -132,90 +87,15 @@ def _attributes_query(params: GetParams) -> dict[str, Any] | None:
     return query or None
 
 
-class ScimConnection(HttpxConnection):
+class ScimConnection(ScimCreation, ScimListing):
     """A SCIM 2.0 client on the HTTP core (`HttpxConnection`): one pooled client, a deadline per
-    request, a size limit, typed transport errors and one retry loop."""
-
-    own_authorization = False  # its requests never set Authorization: the auth does
+    request, a size limit, typed transport errors and one retry loop. Its requests are
+    `ScimTransport`'s (transport.py), its creates `ScimCreation`'s (creation.py), its lists and
+    searches `ScimListing`'s (listing.py); here, the operations."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reconciler = Reconciler(self)
-
-    def base_url(self) -> str:
-        return self.config.serviceUrl
-
-    def default_headers(self) -> dict[str, str]:
-        return {"Accept": f"{SCIM_JSON}, application/json", **self.config.headers}
-
-    def _build(self, method: str, path: str, query: dict[str, Any] | None, content: bytes | None,
-               headers: dict[str, str] | None) -> httpx.Request:
-        client = self.client()
-        return client.build_request(method, self.url(path), params=query, content=content, headers=headers)
-
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: dict[str, Any] | None = None,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-        safe: bool,
-    ) -> tuple[httpx.Response, bool]:
-        """Send with retries. Returns (response, an earlier attempt had an unknown outcome).
-        `safe`: the request may be repeated after it was sent (see the module docstring)."""
-        content = None
-        if body is not None:
-            content = _JSON(body).encode()
-            headers = {**(headers or {}), "Content-Type": SCIM_JSON}
-        ambiguous = False
-
-        async def attempt(last: bool) -> tuple[httpx.Response, bool]:
-            nonlocal ambiguous
-            try:
-                response = await self.send(self._build(method, path, query, content, headers))
-            except ConnectorError as error:
-                if not retryable(error, idempotent=safe):
-                    raise
-                ambiguous = ambiguous or isinstance(error, Ambiguous)
-                raise RetryLater(error) from error
-            if not last and retryable(response, idempotent=safe):
-                ambiguous = ambiguous or response.status_code != 429
-                raise RetryLater(self._error(response), response)
-            return response, ambiguous
-
-        return await self.retrying(attempt)
-
-    def _error(self, response: httpx.Response) -> ScimError:
-        return scim_error(response, self.excerpt)
-
-    def _check(self, response: httpx.Response) -> None:
-        """ScimError unless a 2xx answer."""
-        if response.status_code >= 300:
-            raise self._error(response)
-
-    def _json(self, response: httpx.Response) -> Any:
-        """The JSON body of a 2xx answer (None when empty); ScimError otherwise."""
-        self._check(response)
-        content = response.content
-        if not content.strip():
-            return None
-        try:
-            return json.loads(content)
-        except ValueError:
-            ctype = response.headers.get("content-type", "no content type")
-            raise ScimError(
-                f"SCIM {response.status_code}: expected a JSON body, got {ctype}: {self.excerpt(response.text, 120)}",
-                status=response.status_code,
-                detail=self.excerpt(response.text),
-                method=response.request.method,
-                url=self.mask(safe_url(response.request.url)),
-            ) from None
-
-    async def _call(self, method: str, path: str, *, safe: bool = True, **kwargs: Any) -> Any:
-        response, _ = await self._request(method, path, safe=safe, **kwargs)
-        return self._json(response)
 
     # -- generic resource operations ----------------------------------------------------------
 
@@ -224,141 +104,10 @@ class ScimConnection(HttpxConnection):
         body = prepare_resource(kind_name, params.payload, "RESOURCE_CREATION_REQUEST")
         return await self._post_resource(_kind(kind_name), body)
 
-    async def _post_resource(self, kind: _Kind, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a validated body, never blindly re-sent: after an ambiguous failure the resource is
-        looked up first (see the module docstring)."""
-        content = _JSON(body).encode()
-        headers = {"Content-Type": SCIM_JSON}
-        first_sent: float | None = None  # when the first attempt that may have arrived was sent
-        ambiguous_error: ConnectorError | None = None
-
-        async def resolve(error: ConnectorError) -> dict[str, Any]:
-            """The resource an ambiguous attempt may have created, or RetryLater to send again."""
-            nonlocal ambiguous_error
-            ambiguous_error = error
-            found = await self._lookup(kind, body, error, first_sent)
-            if found is not None:
-                return found
-            error.resend_safe = True  # the server has no such resource: sending again cannot duplicate
-            raise RetryLater(error) from error
-
-        async def attempt(last: bool) -> dict[str, Any]:
-            nonlocal first_sent
-            sent_at = time.time()
-            try:
-                response = await self.send(self._build("POST", kind.endpoint, None, content, headers))
-            except NotSent as error:
-                raise RetryLater(error) from error
-            except Ambiguous as error:
-                first_sent = first_sent or sent_at
-                return await resolve(error)
-            status = response.status_code
-            if status == 429 and not last:
-                raise RetryLater(self._error(response), response)
-            if status in RETRY_STATUSES:
-                first_sent = first_sent or sent_at
-                return await resolve(self._error(response))
-            if status == 409 and ambiguous_error is not None:
-                # An earlier attempt may have created it after all.
-                found = await self._lookup(kind, body, self._error(response), first_sent)
-                if found is not None:
-                    return found
-            return self._json(response)
-
-        return await self.retrying(attempt)
-
-    async def _lookup(self, kind: _Kind, body: dict[str, Any], error: ConnectorError,
-                      sent_at: float | None) -> dict[str, Any] | None:
-        """After an ambiguous create: the resource if the server has it, None if it still has not
-        after `LOOKUPS` lookups with backoff (a server's index may lag behind its writes). Raises
-        `error` when a lookup itself fails (the outcome stays unknown), and a 409 when the
-        resource is older than the first attempt (it was there before: not ours to report)."""
-        value = body.get(kind.key)
-        if not isinstance(value, str) or not value:
-            error.resend_safe = False  # nothing to look it up by: it may have been created
-            raise error
-        query = {"filter": f"{kind.key} eq {filter_value(value)}"}
-        for number in range(1, LOOKUPS + 1):
-            try:
-                response, _ = await self._request("GET", kind.endpoint, query=query, safe=True)
-                page = self._json(response)
-            except ConnectorError as exc:
-                log.warning("could not check whether the %s %r was created: %s", kind.name, value, exc.message)
-                error.resend_safe = False  # the outcome stays unknown: sending again could duplicate
-                raise error from exc
-            for resource in (page or {}).get("Resources") or []:
-                if isinstance(resource, dict) and str(resource.get(kind.key, "")).lower() == value.lower():
-                    if _created_before(resource, response, sent_at):
-                        raise ScimError(
-                            f"SCIM 409 uniqueness: a {kind.name} with {kind.key} {value!r} already existed "
-                            "before this create (the create's answer was lost)",
-                            status=409, scim_type="uniqueness", method="POST",
-                            url=self.mask(safe_url(response.request.url.copy_with(query=None))),
-                        ) from error
-                    log.info("the %s %r was created by an earlier attempt", kind.name, value)
-                    return resource
-            if number < LOOKUPS:
-                await self.backoff(number)
-        return None
-
     async def _get(self, kind_name: str, params: Any) -> dict[str, Any]:
         params = self.params(params, GetParams)
         kind = _kind(kind_name)
         return await self._call("GET", f"{kind.endpoint}/{quote(params.id, safe='')}", query=_attributes_query(params))
-
-    async def _list(self, endpoint: str, params: Any, *, search: bool) -> dict[str, Any]:
-        params = self.params(params, ListParams)
-        query = _list_query(params)
-        if params.all and query.get("count") == 0:
-            query.pop("count")
-
-        async def page(start: int | None) -> dict[str, Any]:
-            q = dict(query)
-            if start is not None:
-                q["startIndex"] = start
-            if search:
-                body = {"schemas": [SEARCH_REQUEST]}
-                for key, value in q.items():
-                    body[key] = value if key not in ("attributes", "excludedAttributes") else value.split(",")
-                result = await self._call("POST", f"{endpoint}/.search", body=body)
-            else:
-                result = await self._call("GET", endpoint, query=q or None)
-            if not isinstance(result, dict):
-                raise ScimError(f"SCIM: expected a ListResponse from {endpoint}, got {type(result).__name__}", status=200)
-            result.setdefault("Resources", [])
-            return result
-
-        if not params.all:
-            return await page(None)
-        start = params.startIndex or 1
-        resources: list[Any] = []
-        seen: set[str] = set()
-        total: int | None = None
-        for _ in range(MAX_PAGES):
-            result = await page(start)
-            items = result.get("Resources") or []
-            total = _status_int_like(result.get("totalResults"))
-            for item in items:
-                rid = item.get("id") if isinstance(item, dict) else None
-                if rid is not None:
-                    if rid in seen:
-                        continue
-                    seen.add(rid)
-                resources.append(item)
-            if not items:
-                break
-            start += len(items)
-            if total is not None and start > total:
-                break
-            if total is None and query.get("count") and len(items) < query["count"]:
-                break
-        return {
-            "schemas": [LIST_RESPONSE],
-            "totalResults": total if total is not None else len(resources),
-            "startIndex": params.startIndex or 1,
-            "itemsPerPage": len(resources),
-            "Resources": resources,
-        }
 
     async def _replace(self, kind_name: str, params: Any) -> dict[str, Any]:
         params = self.params(params, ReplaceParams)
@@ -498,26 +247,3 @@ class ScimConnection(HttpxConnection):
         if isinstance(result, dict):
             result.setdefault("Resources", [])
         return result
-
-
-def _created_before(resource: dict[str, Any], response: httpx.Response, sent_at: float | None) -> bool:
-    """Whether `resource` was created before `sent_at` (our clock), judged on the server's clock:
-    the lookup's Date header tells how far the two clocks are apart."""
-    created = (resource.get("meta") or {}).get("created") if isinstance(resource.get("meta"), dict) else None
-    date = response.headers.get("date")
-    if sent_at is None or not isinstance(created, str) or not date:
-        return False  # nothing to judge by: take it as ours, as before
-    try:
-        created_at = datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()
-        server_now = email.utils.parsedate_to_datetime(date).timestamp()
-    except (TypeError, ValueError):
-        return False
-    server_sent_at = sent_at + (server_now - time.time())
-    return created_at < server_sent_at - CLOCK_TOLERANCE
-
-
-def _status_int_like(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
