@@ -234,3 +234,20 @@ def test_a_touched_but_unchanged_file_is_not_a_change(hand):
     text = read(hand).replace("hand-edited", "hand-edit3d")  # same size
     (hand / "workbench.toml").write_text(text)
     assert store.changed_on_disk()
+
+
+def test_an_entry_point_saved_with_its_own_values_keeps_their_formatting(tmp_path):
+    """The service form saves every field it shows; a field that holds its value already (an
+    inline auth table) stays as written, not rewritten as a sub-table."""
+    root = copy_sample("hr-webhook", tmp_path)
+    before = (root / "workbench.toml").read_text()
+    assert 'auth = { type = "bearer", token = "${config.hookToken}" }' in before
+    store = ProjectStore.open(root)
+    entry = store.project_file.data["entrypoints"]["newHire"]
+    store.update_entrypoint("newHire", method=entry["method"], path=entry["path"], auth=dict(entry["auth"]),
+                            description=entry["description"])
+    assert (root / "workbench.toml").read_text() == before
+    store.update_entrypoint("newHire", auth={"type": "bearer", "token": "${config.other}"})
+    after = (root / "workbench.toml").read_text()
+    assert 'auth = {type = "bearer", token = "${config.other}"}' in after  # a changed one: inline still
+    assert tomllib.loads(after)["entrypoints"]["newHire"]["auth"]["token"] == "${config.other}"

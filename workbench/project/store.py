@@ -45,6 +45,7 @@ from workbench.project.toml_doc import (
     replace_aot,
     rewrite_call_targets,
     rewrite_strings,
+    set_key,
     split_address,
     step_array,
     to_table,
@@ -319,7 +320,7 @@ class ProjectStore:
                 if value in (None, ""):
                     table.pop(key, None)
                 else:
-                    table[key] = value
+                    set_key(table, key, value)
         self._edit(change, ("entrypoints", name))
 
     @_locked

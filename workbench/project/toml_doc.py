@@ -146,10 +146,14 @@ def merge_table(table, values: dict[str, Any]) -> None:
         if key not in values:
             del table[key]
     for key, value in values.items():
-        current = table.get(key)
-        unwrapped = current.unwrap() if hasattr(current, "unwrap") else current
-        if unwrapped != value:
-            table[key] = to_item(value)
+        set_key(table, key, value)
+
+
+def set_key(table, key: str, value: Any) -> None:
+    """Set `key` unless it holds `value` already: then it keeps its formatting and comments."""
+    current = table.get(key)
+    if (current.unwrap() if hasattr(current, "unwrap") else current) != value:
+        table[key] = to_item(value)
 
 
 def rename_key(table, old: str, new: str) -> None:
