@@ -8,7 +8,6 @@ never written.
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -17,7 +16,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from workbench.project.address import StepAddress
 from workbench.project.diagnostic import ERROR, Diagnostic
 from workbench.project.secret_sources import secrets_path
 from workbench.project.view import CONFIG_FILE, PROJECT_FILE
@@ -37,17 +35,14 @@ from workbench.project.model import (
     Project,
 )
 from workbench.project.mappers import DataMapper, RecordType
+from workbench.project.step_edits import StepEdits, edit_locked
 from workbench.project.toml_doc import (
     TomlFile,
-    check_index,
     merge_table,
     rename_key,
-    replace_aot,
     rewrite_call_targets,
     rewrite_strings,
     set_key,
-    split_address,
-    step_array,
     to_table,
 )
 
@@ -57,16 +52,7 @@ SECTIONS = {"configurables": Configurable, "connections": ConnectionDecl, "entry
             "types": RecordType, "datamappers": DataMapper}
 
 
-def _locked(method):
-    """An edit method that runs under `ProjectStore.editing()`."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        with self.editing():
-            return method(self, *args, **kwargs)
-    return wrapper
-
-
-class ProjectStore:
+class ProjectStore(StepEdits):
     def __init__(self, root: Path | str, config_file: Path | str | None = None) -> None:
         self.root = Path(root).resolve()
         self.project_file = TomlFile(self.root / PROJECT_FILE)
@@ -212,7 +198,7 @@ class ProjectStore:
         return self.root / STATE_DIR
 
     # -- editing workbench.toml ----------------------------------------------------------------
-    @_locked  # also here: an edit method added without the decorator still saves locked
+    @edit_locked  # also here: an edit method added without the decorator still saves locked
     def _edit(self, change: Callable[[Any], None], touched: tuple[str, str] | None = None) -> None:
         """Apply `change` to the document and save. `touched` names the one entry an edit changed,
         so only that entry is re-read; without it the whole file is."""
@@ -253,7 +239,7 @@ class ProjectStore:
             known = ", ".join(self.project_file.data.get(section, {})) or "none"
             raise EditError(f"unknown {section[:-1]} {name!r} (known: {known})")
 
-    @_locked
+    @edit_locked
     def set_integration(self, name: str | None = None, description: str | None = None) -> None:
         def change(doc):
             import tomlkit
@@ -266,7 +252,7 @@ class ProjectStore:
                 doc["integration"]["description"] = description
         self._edit(change)
 
-    @_locked
+    @edit_locked
     def add_configurable(self, name: str, type: str = "string", *, description: str = "", secret: bool = False,
                          default: Any = None) -> None:
         self._require_new("configurables", name)
@@ -279,12 +265,12 @@ class ProjectStore:
                 raise EditError(f"default of {name}: {exc}") from None
         self._add_entry("configurables", name, {"type": type, **decl.model_dump(exclude_defaults=True)})
 
-    @_locked
+    @edit_locked
     def add_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
         self._require_new("connections", name)
         self._add_entry("connections", name, {"connector": connector, **_drop_none(fields)})
 
-    @_locked
+    @edit_locked
     def update_connection(self, name: str, connector: str, fields: dict[str, Any]) -> None:
         """Replace a connection's fields; keys that keep their value keep their formatting."""
         self._require("connections", name)
@@ -293,7 +279,7 @@ class ProjectStore:
             merge_table(doc["connections"][name], {"connector": connector, **_drop_none(fields)})
         self._edit(change, ("connections", name))
 
-    @_locked
+    @edit_locked
     def add_entrypoint(self, name: str, *, schedule: str | None = None, timezone: str | None = None,
                        description: str = "") -> None:
         self._require_new("entrypoints", name)
@@ -301,7 +287,7 @@ class ProjectStore:
                  "timezone": timezone if timezone and timezone != "UTC" else None}
         self._add_entry("entrypoints", name, _drop_none(entry))
 
-    @_locked
+    @edit_locked
     def add_service(self, name: str, *, method: str, path: str, auth: dict[str, Any], description: str = "",
                     sample: dict[str, Any] | None = None) -> None:
         """A service entry point (project/service.py): its route, caller auth and Try it sample."""
@@ -310,7 +296,7 @@ class ProjectStore:
                  "auth": auth, "sample": sample or None}
         self._add_entry("entrypoints", name, _drop_none(entry))
 
-    @_locked
+    @edit_locked
     def update_entrypoint(self, name: str, **fields: Any) -> None:
         self._require("entrypoints", name)
 
@@ -323,7 +309,7 @@ class ProjectStore:
                     set_key(table, key, value)
         self._edit(change, ("entrypoints", name))
 
-    @_locked
+    @edit_locked
     def save_datamapper(self, name: str, mapper: dict[str, Any], *, new: bool) -> None:
         """Add `[datamappers.NAME]`, or replace its keys; untouched keys keep their formatting.
         `mapper` is validated first (DataMapper), so nothing invalid is written."""
@@ -355,7 +341,7 @@ class ProjectStore:
             self._section(doc, section)[name] = table
         self._edit(change, (section, name))
 
-    @_locked
+    @edit_locked
     def rename(self, section: str, old: str, new: str) -> None:
         """Rename a configurable, connection or entry point, and rewrite the references to it."""
         self._require(section, old)
@@ -371,7 +357,7 @@ class ProjectStore:
                 rewrite_call_targets(doc, old, new)
         self._edit(change)
 
-    @_locked
+    @edit_locked
     def remove(self, section: str, name: str) -> None:
         self._require(section, name)
 
@@ -379,76 +365,8 @@ class ProjectStore:
             del doc[section][name]
         self._edit(change, (section, name))
 
-    # -- steps ---------------------------------------------------------------------------------
-    @_locked
-    def add_step(self, entry: str, step: dict[str, Any], at: str | StepAddress | None = None) -> str:
-        """Insert `step` at address `at` (a StepAddress or its string: "2", "1.then.0", "onError.0";
-        "onError" alone appends there); None appends to the main steps. Returns the new step's
-        address as a string."""
-        self._require("entrypoints", entry)
-        _check_step(step)
-        container, index = split_address(at or "steps")
-
-        def change(doc):
-            aot = step_array(doc["entrypoints"][entry], container, create=True)
-            position = len(aot) if index is None else min(index, len(aot))
-            aot.insert(position, to_table(step, spaced=True))
-            nonlocal address
-            address = str(StepAddress.from_key_path((*container, position)))
-        address = ""
-        self._edit(change, ("entrypoints", entry))
-        return address
-
-    @_locked
-    def update_step(self, entry: str, at: str | StepAddress, step: dict[str, Any]) -> None:
-        self._require("entrypoints", entry)
-        _check_step(step)
-        container, index = split_address(at)
-        if index is None:
-            raise EditError(f"{at!r} does not name a step")
-
-        def change(doc):
-            aot = step_array(doc["entrypoints"][entry], container)
-            check_index(aot, index, at)
-            table = aot[index]
-            merge_table(table, step)
-        self._edit(change, ("entrypoints", entry))
-
-    @_locked
-    def move_step(self, entry: str, at: str | StepAddress, delta: int) -> str:
-        """Move a step up (-1) or down (+1) within its list. Returns its new address."""
-        self._require("entrypoints", entry)
-        container, index = split_address(at)
-        if index is None:
-            raise EditError(f"{at!r} does not name a step")
-        new_index = index + delta
-
-        def change(doc):
-            aot = step_array(doc["entrypoints"][entry], container)
-            check_index(aot, index, at)
-            if not 0 <= new_index < len(aot):
-                raise EditError("the step is already at the " + ("top" if delta < 0 else "bottom"))
-            items = [aot[i] for i in range(len(aot))]
-            items.insert(new_index, items.pop(index))
-            replace_aot(aot, items)
-        self._edit(change, ("entrypoints", entry))
-        return str(StepAddress.from_key_path((*container, new_index)))
-
-    @_locked
-    def remove_step(self, entry: str, at: str | StepAddress) -> None:
-        self._require("entrypoints", entry)
-        container, index = split_address(at)
-        if index is None:
-            raise EditError(f"{at!r} does not name a step")
-
-        def change(doc):
-            aot = step_array(doc["entrypoints"][entry], container)
-            check_index(aot, index, at)
-            aot.pop(index)
-        self._edit(change, ("entrypoints", entry))
-
     # -- Config.toml, Config-secrets.toml and the keyring (values.py) --------------------------
-    @_locked
+    @edit_locked
     def set_value(self, name: str, value: Any, *, from_text: bool = False, target: str | None = None) -> str:
         """Validate `value` against the configurable's type and write it where it lives: the
         keyring its reference names, the secrets file, or Config.toml. A new secret goes to the
@@ -458,7 +376,7 @@ class ProjectStore:
 
         return set_value(self, name, value, from_text=from_text, target=target)
 
-    @_locked
+    @edit_locked
     def unset_value(self, name: str) -> bool:
         """Remove a value from both files (and its keyring entry, when it has one)."""
         from workbench.project.values import unset_value
@@ -486,16 +404,3 @@ def unknown_name(kind: str, name: str, known) -> str:
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
-
-
-def _check_step(step: dict[str, Any]) -> None:
-    from workbench.project.model import step_kind
-
-    if not isinstance(step, dict) or step_kind(step) is None:
-        raise EditError("a step needs one of the keys: " + ", ".join(STEP_KINDS))
-    first = next(iter(step))
-    if first not in STEP_KINDS:
-        # The first key names the kind in the file, so put it first.
-        raise EditError(f"the step kind must be the first key (got {first!r} first)")
-
-
