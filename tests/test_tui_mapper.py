@@ -128,3 +128,28 @@ async def test_create_a_mapper_by_name_preview_it_and_create_a_user_with_it(tmp_
     [user] = users_named(sb, email)  # the run created it, mapped
     assert user["title"] == "ENGINEER" and user["name"] == {"givenName": "Kim", "familyName": "Jensen"}
     assert user["emails"] == [{"type": "work", "value": email}]
+
+
+async def test_the_command_palette_opens_a_data_mapper_and_an_automation_by_name(tmp_path):
+    from tests.helpers import copy_sample
+    from tests.tui_helpers import keys, settle, type_text
+    from workbench.tui.app import WorkbenchApp
+
+    root = copy_sample("bulk-onboarding", tmp_path)
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        for query, opened in (("data mapper hireToUser", "MapperEditor"), ("automation onboardNewHires", None)):
+            await keys(pilot, "ctrl+p")
+            await type_text(pilot, query)
+            await settle(pilot)
+            await pilot.pause(0.3)  # the palette searches in a worker
+            await keys(pilot, "enter")
+            await settle(pilot)
+            if opened:
+                assert type(app.screen).__name__ == opened
+                await keys(pilot, "escape")
+                await settle(pilot)
+            else:
+                assert app.current == ("entrypoints", "onboardNewHires") and app.flow.entry == "onboardNewHires"
+        assert app.internal_errors == []

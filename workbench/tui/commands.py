@@ -1,5 +1,5 @@
 """The app's commands in the command palette (ctrl+p), with fuzzy search, plus one command per
-entry point and connection to open it."""
+entry point, connection and data mapper to open it."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ APP_COMMANDS = (
     ("Add connection", "add_connection", "Open the connector palette and create a connection"),
     ("Add entry point", "add_entry", "Create an automation (optionally on a cron schedule) or an HTTP service"),
     ("Add step", "add_step", "Insert a step in the selected automation"),
+    ("Add data mapper", "add_mapper", "Map a record type onto a SCIM User or Group, with a live preview"),
     ("Open configurations", "open_configurations", "Values of the configurables and where they come from"),
     ("Check project", "check", "Run the diagnostics of `workbench check`"),
     ("Run automation", "run_entry", "Run the selected automation"),
@@ -37,6 +38,8 @@ class WorkbenchCommands(Provider):
         for connection in outline.connections:
             yield f"Open connection {connection}", partial(app.show_item, "connections", connection, True), \
                 "Show its form"
+        for mapper in outline.datamappers:
+            yield f"Open data mapper {mapper}", partial(app.open_mapper, mapper), "Edit it, with its preview"
 
     async def discover(self) -> Hits:
         for name, command, help_text in self._commands():
