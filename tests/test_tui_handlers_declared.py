@@ -1,4 +1,4 @@
-"""WorkbenchApp's handler mixins (project_io, step_actions, run_actions, mapper_actions) share no
+"""WorkbenchApp's handler mixins (project_io, step_actions, run_actions, replay_actions, ...) share no
 undeclared state: every `self.X` a mixin uses is its own method, an attribute it declares (its own
 state, or what the app provides), or Textual's App API."""
 
@@ -12,7 +12,7 @@ import pytest
 from textual.app import App
 
 TUI = Path(__file__).resolve().parent.parent / "workbench" / "tui"
-MIXINS = ["project_io", "connection_actions", "step_actions", "run_actions", "mapper_actions"]
+MIXINS = ["project_io", "connection_actions", "step_actions", "run_actions", "replay_actions", "mapper_actions"]
 
 
 def undeclared(path: Path) -> dict[str, list[str]]:

@@ -36,6 +36,7 @@ from workbench.tui.issues import Issues, locate
 from workbench.tui.mapper_actions import MapperActions
 from workbench.tui.messages import ItemChosen, ProblemChosen
 from workbench.tui.project_io import ProjectIO
+from workbench.tui.replay_actions import ReplayActions
 from workbench.tui.run_actions import RunActions
 from workbench.tui.run_feed import RunFeed
 from workbench.tui.step_actions import StepActions
@@ -59,7 +60,7 @@ def _workbench_commands():
     return WorkbenchCommands
 
 
-class WorkbenchApp(ProjectIO, ConnectionActions, StepActions, RunActions, MapperActions, App[int]):
+class WorkbenchApp(ProjectIO, ConnectionActions, StepActions, RunActions, ReplayActions, MapperActions, App[int]):
     CSS_PATH = str(Path(__file__).with_name("app.tcss"))  # absolute: subclasses live elsewhere
     TITLE = "Workbench"
     COMMANDS = App.COMMANDS | {_workbench_commands}
