@@ -389,3 +389,40 @@ async def test_a_value_from_the_secrets_file_is_edited_where_it_lives(sample, tm
     assert "a-new-secret-value" in secrets.read_text()
     assert "scimClientSecret" not in (sample / "Config.toml").read_text()
     assert app.internal_errors == []
+
+
+async def test_a_sync_step_shows_as_one_and_its_form_saves_what_changed(tmp_path):
+    """hr-sync's sync step: its card names the connection and what it syncs; its form opened
+    (it raised KeyError: the form knew no sync fields) and saved untouched leaves the file as
+    it was; a changed scope is written, the other keys kept."""
+    from tests.helpers import copy_sample
+    from workbench.tui.widgets.schema_form import SchemaFields
+
+    root = copy_sample("hr-sync", tmp_path)
+    path = root / "workbench.toml"
+    before = path.read_text()
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.show_item("entrypoints", "nightlySync", focus=True)
+        await settle(pilot)
+        app.flow.focus_step("1")
+        await settle(pilot)
+        card = app.flow.current
+        assert "scimClient · Sync users" in str(card.render()) and "not a step" not in str(card.render())
+        for scope in (None, "externalId pr and active eq true"):
+            await keys(pilot, "enter")
+            await settle(pilot)
+            assert type(app.screen).__name__ == "StepFormScreen"
+            if scope:
+                app.screen.query_one(SchemaFields).row("scope").control.value = scope
+                await settle(pilot)
+            await keys(pilot, "ctrl+s")
+            await settle(pilot)
+            assert type(app.screen).__name__ != "StepFormScreen", [n.message for n in app._notifications]
+            if scope is None:
+                assert path.read_text() == before
+        step = tomllib.loads(path.read_text())["entrypoints"]["nightlySync"]["steps"][1]
+        assert step["scope"] == "externalId pr and active eq true" and step["maxChanges"] == "${config.maxChanges}"
+        assert step["concurrency"] == 4 and step["desired"] == "${map(rows, rowToUser)}"
+        assert app.internal_errors == []

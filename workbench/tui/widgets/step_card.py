@@ -10,7 +10,7 @@ from textual import events
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from workbench.project.view import step_kind
+from workbench.project.view import STEP_KINDS, step_kind
 from workbench.tui.issues import MARKS, worst
 
 STATUS_MARKS = {"pending": ("…", "dim"), "running": ("▶", "cyan"), "ok": ("✓", "green"), "failed": ("✗", "red"),
@@ -139,6 +139,11 @@ class StepCard(FlowNode):
             lines.append(_line((connection, "bold"), " · ", op_label(call) or operation))
             if step.get("result"):
                 lines.append(_line(("→ ", "dim"), (str(step["result"]), "green")))
+        elif kind == "sync":
+            connection, _, what = str(step.get("sync", "")).partition(".")
+            lines.append(_line((connection, "bold"), " · ", f"Sync {what}", ("  from ", "dim"), _short(step.get("desired"))))
+            if step.get("result"):
+                lines.append(_line(("→ ", "dim"), (str(step["result"]), "green")))
         elif kind == "log":
             lines.append(_line(_short(step.get("log", ""))))
             if step.get("level", "info") != "info":
@@ -157,7 +162,7 @@ class StepCard(FlowNode):
         elif kind == "fail":
             lines.append(_line(("fail ", "dim"), _short(step.get("fail", ""))))
         else:
-            lines.append(_line(("not a step: needs one of call, set, log, if, foreach, return, fail", "red")))
+            lines.append(_line(("not a step: needs one of " + ", ".join(STEP_KINDS), "red")))
         for diag in self.issues[:2]:
             style = "red" if diag.severity == "error" else "yellow"
             first = (diag.message.splitlines() or [""])[0]  # the rest is the Problems list's
