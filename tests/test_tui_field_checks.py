@@ -161,3 +161,24 @@ async def test_delete_on_a_problem_line_deletes_nothing(sample):
         await keys(pilot, "up", "x")  # on the item itself it asks
         assert type(app.screen).__name__ == "ConfirmScreen"
         assert app.internal_errors == []
+
+
+async def test_function_keys_do_not_leave_a_value_being_typed(sample):
+    """F2-F5 are the app's keys (connection, automation, configurations, run): while a value is
+    typed in the Configurations pane they do nothing, so what was typed stays."""
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await keys(pilot, "g")
+        pane = app.query_one("ConfigPane")
+        pane.table.move_cursor(row=pane.table.get_row_index("scimServiceUrl"))
+        await keys(pilot, "enter")
+        value_input = pane.query_one("#value-input")
+        await retype(pilot, value_input, "https://idp.example.com/scim2")
+        for key in ("f4", "f2", "f3", "f5"):
+            await keys(pilot, key)
+            await settle(pilot)
+            assert len(app.screen_stack) == 1 and app.focused is value_input, key
+        assert value_input.value == "https://idp.example.com/scim2" and pane.editing == "scimServiceUrl"
+        assert app.run_controller.live() == []
+        assert app.internal_errors == []

@@ -333,8 +333,9 @@ class WorkbenchApp(ProjectIO, ConnectionActions, StepActions, RunActions, Replay
             self.tree.focus()
 
     def form_open(self) -> bool:
-        """A modal is up, or a connection form is new, edited or has the focus."""
-        if len(self.screen_stack) > 1:
+        """A modal is up, a connection form is new, edited or has the focus, or a value is being
+        typed in the Configurations pane."""
+        if len(self.screen_stack) > 1 or getattr(self.focused, "id", None) == "value-input":
             return True
         form = self.connection_form
         return form is not None and (form.is_new or form.is_dirty or form.has_focus_within)
