@@ -249,5 +249,24 @@ def test_an_entry_point_saved_with_its_own_values_keeps_their_formatting(tmp_pat
     assert (root / "workbench.toml").read_text() == before
     store.update_entrypoint("newHire", auth={"type": "bearer", "token": "${config.other}"})
     after = (root / "workbench.toml").read_text()
-    assert 'auth = {type = "bearer", token = "${config.other}"}' in after  # a changed one: inline still
+    assert 'auth = { type = "bearer", token = "${config.other}" }' in after  # changed in place
     assert tomllib.loads(after)["entrypoints"]["newHire"]["auth"]["token"] == "${config.other}"
+
+
+def test_a_change_deep_in_a_payload_rewrites_that_key_only(tmp_path):
+    """A step form saves the whole step: a changed givenName must not rewrite the payload's other
+    inline tables and arrays (emails became an array of tables, and moved)."""
+    import copy
+    import difflib
+
+    root = copy_sample("scim-provisioning", tmp_path)
+    before = (root / "workbench.toml").read_text()
+    store = ProjectStore.open(root)
+    step = copy.deepcopy(store.project_file.data["entrypoints"]["provisionUser"]["steps"][0])
+    step["args"]["payload"]["name"]["givenName"] = "Kimberly"
+    store.update_step("provisionUser", "0", step)
+    after = (root / "workbench.toml").read_text()
+    changed = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
+    assert changed == ['- name = { givenName = "Kim", familyName = "Jensen" }',
+                       '+ name = { givenName = "Kimberly", familyName = "Jensen" }']
+    assert tomllib.loads(after)["entrypoints"]["provisionUser"]["steps"][0] == step

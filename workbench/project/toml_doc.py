@@ -150,9 +150,15 @@ def merge_table(table, values: dict[str, Any]) -> None:
 
 
 def set_key(table, key: str, value: Any) -> None:
-    """Set `key` unless it holds `value` already: then it keeps its formatting and comments."""
+    """Set `key` unless it holds `value` already: then it keeps its formatting and comments. A
+    table given a table is merged key by key, so a change deep in a payload rewrites that key
+    only, not the payload around it."""
     current = table.get(key)
-    if (current.unwrap() if hasattr(current, "unwrap") else current) != value:
+    if (current.unwrap() if hasattr(current, "unwrap") else current) == value:
+        return
+    if isinstance(value, dict) and value and isinstance(current, dict) and hasattr(current, "unwrap"):
+        merge_table(current, value)
+    else:
         table[key] = to_item(value)
 
 
