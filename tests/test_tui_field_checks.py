@@ -182,3 +182,43 @@ async def test_function_keys_do_not_leave_a_value_being_typed(sample):
         assert value_input.value == "https://idp.example.com/scim2" and pane.editing == "scimServiceUrl"
         assert app.run_controller.live() == []
         assert app.internal_errors == []
+
+
+async def test_a_payload_expression_check_refuses_is_no_check_mark(sample):
+    """The step form asks the Validator, which says what check says of a step's expressions: an
+    unterminated ${, an unknown variable, an undeclared configurable (the editor showed ✓)."""
+    app = WorkbenchApp(sample, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = await open_create_user(pilot)
+        row = payload_row(editor, "userName")
+        for typed, said in (("${createdUser", "unterminated ${"), ("${nope.x}", "unknown variable 'nope'"),
+                            ("${config.nope}", "undeclared configurable 'nope'")):
+            await retype(pilot, row.query_one(".payload-value"), typed)
+            await settle(pilot)
+            shown = text_of(editor.query_one(".payload-status"))
+            assert said in shown and "✓" not in shown, (typed, shown)
+        assert app.internal_errors == []
+
+
+async def test_a_foreach_form_marks_what_check_refuses_as_it_is_typed(tmp_path):
+    from tests.helpers import copy_sample
+    from workbench.tui.widgets.schema_form import SchemaFields
+
+    root = copy_sample("bulk-onboarding", tmp_path)
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        app.show_item("entrypoints", "onboardNewHires", focus=True)
+        await settle(pilot)
+        card = next(node for node in app.flow.nodes if getattr(node, "kind", "") == "foreach")
+        card.focus()
+        await keys(pilot, "enter")
+        await settle(pilot)
+        fields = app.screen.query_one(SchemaFields)
+        for key, typed in (("as", "hire x"), ("concurrency", "0")):
+            await retype(pilot, fields.row(key).control, typed)
+            await settle(pilot)
+        await settle(pilot)
+        assert "as must match" in text_of(fields.row("as").query_one(".field-hint"))
+        assert "concurrency must be from 1 to 256" in text_of(fields.row("concurrency").query_one(".field-hint"))
+        assert app.internal_errors == []

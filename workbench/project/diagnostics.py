@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from workbench.project.address import split_key_path
 from workbench.project.config import env_name, format_value
 from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
-from workbench.project.expressions import (
-    ExpressionError,
-    iter_templates,
-    parse_expression,
-    parse_template,
+from workbench.project.expression_checks import (
+    did_you_mean,
+    expression_problems,
+    mapper_call_problems,
+    reference_problems,
+    template_problems,
 )
 from workbench.project.model import (
     BRANCH_ATTRS,
@@ -34,11 +33,6 @@ from workbench.project.validator import defined_types
 
 RESERVED = ("config", "error", "request")
 MIN_SECRET_LENGTH = 4  # a shorter secret value gets a `short-secret` warning
-
-
-def _did_you_mean(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def check(
@@ -71,7 +65,7 @@ def check(
     for name in overrides or {}:
         if name not in store.project.configurables:  # a typo would silently run with another value
             checker.add("undeclared-configurable", f"--set {name}: there is no configurable {name!r}"
-                        + _did_you_mean(name, store.project.configurables), ("configurables",))
+                        + did_you_mean(name, store.project.configurables), ("configurables",))
     return checker.diagnostics
 
 
@@ -151,7 +145,7 @@ class _Checker:
         for key, file in [(k, CONFIG_FILE) for k in resolved.unknown_keys] + [
                 (k, secrets.path.name) for k in secrets.data if k not in self.project.configurables]:
             self.add("unknown-configurable", f"{key} in {file} is not a declared configurable"
-                     + _did_you_mean(key, self.project.configurables), (key,), WARNING, file=file)
+                     + did_you_mean(key, self.project.configurables), (key,), WARNING, file=file)
         from workbench.project.secret_checks import secret_file_problems
 
         for code, message, name, file in secret_file_problems(self.store):
@@ -167,10 +161,10 @@ class _Checker:
                 spec = catalogue.get(decl.connector)
             except KeyError:
                 known = [s.id for s in catalogue.all_specs()]
-                self.add("unknown-connector", f"unknown connector {decl.connector!r}" + _did_you_mean(decl.connector, known),
+                self.add("unknown-connector", f"unknown connector {decl.connector!r}" + did_you_mean(decl.connector, known),
                          path + ("connector",))
                 continue
-            self.templates(decl.fields, path, self.base_scope())
+            self.expressions(template_problems(self.project, decl.fields, path, self.base_scope()))
             self.problems(connection_problems(spec, decl.fields, self.base_scope(), name=name, base=path))
             self.literal_secrets(spec.secret_fields(), decl.fields, path)
 
@@ -183,6 +177,11 @@ class _Checker:
                 key = dotted.rsplit(".", 1)[-1]
                 self.add("literal-secret", f"{key} is written in workbench.toml; bind it to a secret configurable",
                          path + tuple(dotted.split(".")), WARNING)
+
+    def expressions(self, problems) -> None:
+        """(code, message, key path) from expression_checks.py."""
+        for code, message, where in problems:
+            self.add(code, message, where)
 
     def problems(self, problems) -> None:
         """Field problems from the one validation (workbench.project.validation)."""
@@ -197,8 +196,8 @@ class _Checker:
             scope = mapper_env(self.project, decl, self.config_static)
             for keys, template in target_templates(self.project, name):
                 where = ("datamappers", name, "fields", *keys)
-                self.references(template.references(), where, scope)
-                self.mapper_calls(template, where)
+                self.expressions(reference_problems(self.project, template.references(), where, scope))
+                self.expressions(mapper_call_problems(self.project, template, where))
             self.problems(mapper_problems(self.project, name, self.config_static))
 
     # -- entry points and steps -----------------------------------------------------------------
@@ -229,22 +228,11 @@ class _Checker:
             self.step(step, path + (index,), scope)
 
     def step(self, step, path: tuple, scope: dict) -> None:
+        self.expressions(expression_problems(self.project, step, path, scope))
         if isinstance(step, (CallStep, SyncStep)):
             self.call(step, path, scope)
-        elif isinstance(step, IfStep):
-            try:
-                expr = parse_expression(step.if_)
-                self.references(expr.references(), path + ("if",), scope)
-                self.mapper_calls(expr, path + ("if",))
-            except ExpressionError as exc:
-                self.add("expression-syntax", f"if: {exc}", path + ("if",))
         elif isinstance(step, ForeachStep):
-            self.templates(step.foreach, path + ("foreach",), scope)
-            self.templates(step.concurrency, path + ("concurrency",), scope)
             self.problems(foreach_problems(step.concurrency, scope, base=path))
-        else:
-            data = step.model_dump(by_alias=True, exclude={"label"})
-            self.templates(data, path, scope)
         for branch in child_branches(step):
             inner = dict(scope)
             if isinstance(step, ForeachStep):  # local to each item
@@ -264,11 +252,10 @@ class _Checker:
 
         # A sync step's arguments are its own keys; a call's are under `args`.
         key, prefix = ("sync", ()) if isinstance(step, SyncStep) else ("call", ("args",))
-        self.templates(step.args, path + prefix, scope)
         decl = self.project.connections.get(step.connection)
         if decl is None:
             self.add("unknown-connection", f"unknown connection {step.connection!r}"
-                     + _did_you_mean(step.connection, self.project.connections), path + (key,))
+                     + did_you_mean(step.connection, self.project.connections), path + (key,))
             return
         try:
             spec = catalogue.get(decl.connector)
@@ -278,7 +265,7 @@ class _Checker:
         if op is None:
             what = (f"connector {spec.id!r} cannot sync ({step.operation} is not one of its operations)"
                     if key == "sync" else f"connector {spec.id!r} has no operation {step.operation!r}"
-                    + _did_you_mean(step.operation, spec.operations))
+                    + did_you_mean(step.operation, spec.operations))
             self.add("unknown-operation", what, path + (key,))
             return
         found = args_problems(spec, step.operation, step.args, scope, call=step.call, base=path, prefix=prefix)
@@ -289,43 +276,6 @@ class _Checker:
             said = {p.key_path for p in found}
             self.problems(p for p in step_type_problems(self.project, spec, op, step.args, path, prefix)
                           if p.key_path not in said)
-
-    def templates(self, value: Any, path: tuple, scope: dict) -> None:
-        for key_path, text in iter_templates(value):
-            where = path + split_key_path(key_path)
-            try:
-                template = parse_template(text)
-            except ExpressionError as exc:
-                self.add("expression-syntax", str(exc), where)
-                continue
-            self.references(template.references(), where, scope)
-            self.mapper_calls(template, where)
-
-    def mapper_calls(self, parsed, where: tuple) -> None:
-        if "(" not in parsed.source:
-            return  # no call at all: the common case, at no cost
-        from workbench.project.mapper_checks import unknown_calls
-
-        for message in unknown_calls(parsed, self.project):
-            self.add("unknown-mapper", message, where)
-
-    def references(self, refs, where: tuple, scope: dict) -> None:
-        for ref in refs:
-            if getattr(ref, "optional", False):
-                continue  # read inside default(): a missing value is expected
-            if ref.root == "config":
-                name = ref.path.split(".")[1].split("[")[0] if "." in ref.path else ""
-                decl = self.project.configurables.get(name) if name else None
-                if name and decl is None:
-                    self.add("undeclared-configurable", f"${{{ref.path}}} reads an undeclared configurable {name!r}"
-                             + _did_you_mean(name, self.project.configurables), where)
-                elif decl is not None and decl.secret and ref.depth > (2 if decl.type.endswith("[]") else 1):
-                    # A piece of a secret is not the secret: masking cannot find it in the output.
-                    self.add("secret-indexed", f"${{{ref.path}}} reads a piece of the secret {name}; use the "
-                             "whole value (masking finds only whole secrets)", where)
-            elif ref.root not in scope:
-                self.add("unknown-variable", f"unknown variable {ref.root!r} in ${{{ref.path}}}"
-                         + _did_you_mean(ref.root, scope), where)
 
 
 def _too_short(value: Any) -> bool:

@@ -152,19 +152,7 @@ class ProjectStore(StepEdits):
         self.load_diagnostics = diags
 
     def _validation_diags(self, exc: ValidationError, prefix: tuple) -> list[Diagnostic]:
-        from workbench.connectors.messages import sentence
-
-        out = []
-        for err in exc.errors():
-            path = prefix + tuple(_loc(err["loc"]))
-            code = "unknown-key" if err["type"] == "extra_forbidden" else "type-mismatch"
-            if err["type"] == "missing":
-                code = "missing-key"
-            # In the project's words: no "Value error," prefix, never the value (it may be a secret).
-            name = str(path[-1]) if path and not isinstance(path[-1], int) else ""
-            message = sentence(name, err) if code != "unknown-key" else f"unknown key {path[-1]!r}"
-            out.append(self._diag(code, message, path))
-        return out
+        return [self._diag(code, message, path) for code, message, path in model_problems(exc, prefix)]
 
     def _diag(self, code: str, message: str, path: tuple, *, severity: str = ERROR, file: str = PROJECT_FILE,
               hints: list[str] | None = None) -> Diagnostic:
@@ -385,6 +373,24 @@ class ProjectStore(StepEdits):
 
 
 # -- helpers ---------------------------------------------------------------------------------
+def model_problems(exc: ValidationError, prefix: tuple = ()) -> list[tuple[str, str, tuple]]:
+    """(code, message, key path) of each error of a project model's validation, in the words of
+    `check` (the step forms say the same): no "Value error," prefix, never the value (it may be
+    a secret)."""
+    from workbench.connectors.messages import sentence
+
+    out = []
+    for err in exc.errors():
+        path = prefix + tuple(_loc(err["loc"]))
+        code = "unknown-key" if err["type"] == "extra_forbidden" else "type-mismatch"
+        if err["type"] == "missing":
+            code = "missing-key"
+        name = str(path[-1]) if path and not isinstance(path[-1], int) else ""
+        message = sentence(name, err) if code != "unknown-key" else f"unknown key {path[-1]!r}"
+        out.append((code, message, path))
+    return out
+
+
 def _loc(loc: tuple) -> list:
     """pydantic error locations name union tags (`call`, `function-after[...]`); drop those."""
     out = []

@@ -106,7 +106,10 @@ class Validator:
         self._uses: dict[str, list[tuple]] | None = None
 
     def env(self) -> dict[str, Static]:
-        return {"config": self.config}
+        """What every step sees, as check's base scope: the configurables, and the mappers."""
+        from workbench.project.mappers import mapper_scope
+
+        return {"config": self.config, **{k: Known(v) for k, v in mapper_scope(self.project).items()}}
 
     def connection(self, name: str, fields: Mapping[str, Any] | None = None, connector: str | None = None,
                    env: Env | None = None) -> list[FieldProblem]:
@@ -161,20 +164,26 @@ class Validator:
         from workbench.project.address import StepAddress
         from workbench.project.model import CallStep, ForeachStep, SyncStep
 
+        from workbench.project.expression_checks import expression_problems
+
         address = StepAddress.parse(address)
+        base = ("entrypoints", entry, *address.key_path)
         if step is None:
             step = self._saved_step(entry, address)
         if isinstance(step, Mapping):
-            step = _step_model(step)
+            step, invalid = _step_model(step, base)
+            if invalid:  # as check says it of the file: the first error in each field
+                return invalid
         if step is None:
             return []
         env = self.scope_at(entry, address)
-        base = ("entrypoints", entry, *address.key_path)
+        problems = [FieldProblem(where[len(base):], code, message, base=base)
+                    for code, message, where in expression_problems(self.project, step, base, env)]
         if isinstance(step, (CallStep, SyncStep)):
-            return self._call(step, env, base)
-        if isinstance(step, ForeachStep):
-            return foreach_problems(step.concurrency, env, base=base)
-        return []
+            problems += self._call(step, env, base)
+        elif isinstance(step, ForeachStep):
+            problems += foreach_problems(step.concurrency, env, base=base)
+        return problems
 
     def _call(self, step: Any, env: Env, base: tuple) -> list[FieldProblem]:
         from workbench.connectors import catalogue
@@ -274,16 +283,22 @@ class Validator:
 _STEP_ADAPTER: Any = None
 
 
-def _step_model(data: Mapping[str, Any]) -> Any:
-    """A step table as written (a dict) as its model, or None when it is not a valid step."""
+def _step_model(data: Mapping[str, Any], base: tuple = ()) -> tuple[Any, list[FieldProblem]]:
+    """A step table as written (a dict) as its model, or None and what check would say of it."""
     global _STEP_ADAPTER
     from pydantic import TypeAdapter
 
-    from workbench.project.model import Step
+    from workbench.project.model import Step, step_kind
+    from workbench.project.store import model_problems
 
     if _STEP_ADAPTER is None:
         _STEP_ADAPTER = TypeAdapter(Step)
     try:
-        return _STEP_ADAPTER.validate_python(dict(data))
-    except ValidationError:
-        return None
+        return _STEP_ADAPTER.validate_python(dict(data)), []
+    except ValidationError as exc:
+        kind = step_kind(data)
+        found = []
+        for code, message, path in model_problems(exc):
+            path = path[1:] if path[:1] == (kind,) else path  # the union's tag, first
+            found.append(FieldProblem(path, code, message, base=base))
+        return None, found
