@@ -153,3 +153,37 @@ async def test_the_command_palette_opens_a_data_mapper_and_an_automation_by_name
             else:
                 assert app.current == ("entrypoints", "onboardNewHires") and app.flow.entry == "onboardNewHires"
         assert app.internal_errors == []
+
+
+async def test_the_mapper_trees_marks_follow_the_record_and_map_by_name(tmp_path):
+    """A new mapper: its record read from a file, then map by name: a target the preview maps
+    without a problem carries no ✗ (the tree kept the marks of the preview before)."""
+    from textual.widgets import Input, Tree
+
+    from tests.helpers import copy_sample
+    from tests.tui_helpers import keys, settle
+    from workbench.tui.app import WorkbenchApp
+
+    root = copy_sample("bulk-onboarding", tmp_path)
+    app = WorkbenchApp(root, env={})
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.action_add_mapper()
+        await settle(pilot)
+        editor = app.screen
+        box = editor.query_one("#mapper-file", Input)
+        box.value = "new-hires.csv"
+        box.focus()
+        await keys(pilot, "enter")
+        await settle(pilot)
+        await pilot.pause(0.2)  # the record is read in a thread
+        editor.action_map_by_name()
+        await settle(pilot)
+        assert "userName" in editor.canon and not editor.marks.get("userName")
+        stack, labels = list(editor.query_one("#mapper-attrs", Tree).root.children), {}
+        while stack:
+            node = stack.pop()
+            stack.extend(node.children)
+            labels[node.data] = str(node.label)
+        assert all(("✗" in label) == bool(editor.marks.get(key)) for key, label in labels.items()), labels
+        assert app.internal_errors == []

@@ -143,8 +143,8 @@ class MapperEditor(FormScreen):
         spec, _ = output_type(str(self.query_one("#mapper-output", Select).value))
         self.attributes = spec.attribute_tree() if spec is not None else ()
         self.canon = {canonical(text, self.attributes): text for text in self.fields}
+        self.refresh_preview()  # first: the tree's labels show its marks
         self.build_tree()
-        self.refresh_preview()
 
     def build_tree(self) -> None:
         tree = self.query_one("#mapper-attrs", Tree)
@@ -220,7 +220,7 @@ class MapperEditor(FormScreen):
             self.relabel(only=None if set(self.marks) != marked else self.target)
             self.show_target()
         elif event.input.id == "mapper-input":
-            self.refresh_preview()
+            self.refresh_marks()
 
     def set_field(self, key: str, text: str) -> None:
         existing = self.canon.get(key)
@@ -252,7 +252,14 @@ class MapperEditor(FormScreen):
             except Exception as exc:  # noqa: BLE001 - ConnectorError, ValueError: shown, never a crash
                 self.app.notify(str(exc), title="Cannot read the record", severity="error")
                 return
+        self.refresh_marks()
+
+    def refresh_marks(self) -> None:
+        """The preview again, and the tree's ✗ marks when another record or input changed them."""
+        marked = set(self.marks)
         self.refresh_preview()
+        if set(self.marks) != marked:
+            self.relabel()
 
     def suggestions(self) -> list[str]:
         from workbench.project.mapper_checks import input_fields
@@ -311,8 +318,8 @@ class MapperEditor(FormScreen):
             if key not in self.canon:
                 self.set_field(key, expr)
         self.canon = {canonical(text, self.attributes): text for text in self.fields}
+        self.refresh_preview()  # first: the tree's labels show its marks
         self.build_tree()
-        self.refresh_preview()
         self.app.notify(f"{len(found)} target(s) mapped by name: review them", title="Map by name")
 
     # -- saving -----------------------------------------------------------------------------------------
