@@ -193,6 +193,18 @@ def test_secrets_file_is_0600_and_takes_new_secrets(tmp_path, capsys, monkeypatc
     assert "secrets file (secret)" in out and "again-S3cret" not in out
 
 
+def test_a_value_left_out_with_nothing_on_stdin_writes_nothing(tmp_path, capsys, monkeypatch):
+    """`set NAME --secrets-file` under cron (stdin /dev/null) wrote an empty secret over the real
+    one and said it had saved ••••."""
+    project = copy_sample("scim-provisioning", tmp_path)
+    (project / "Config.toml").write_text(f'scimClientSecret = "{SECRET}"\n')
+    for value in ([], ["-"]):
+        code, out, err = cli(capsys, "config", project, "set", "scimClientSecret", *value, "--secrets-file",
+                             stdin="", monkeypatch=monkeypatch)
+        assert code == 2 and "stdin gave no value for scimClientSecret; nothing was written" in err, (value, err)
+    assert SECRET in (project / "Config.toml").read_text() and not (project / "Config-secrets.toml").exists()
+
+
 def test_config_list_shows_each_source(tmp_path, capsys, monkeypatch):
     root = make_project(tmp_path / "p", PROJECT + "[configurables.url]\n[configurables.name]\n[configurables.x]\n",
                         'url = "https://a.example"\n')

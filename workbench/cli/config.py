@@ -106,17 +106,18 @@ def _require_keyring(name: str, folder: str) -> None:
 
 
 def _value_text(args, name: str) -> str:
-    if args.value == "-":
-        return _stdin_text()
-    if args.value is not None:
+    if args.value is not None and args.value != "-":
         return args.value
-    if not (args.keyring or args.secrets_file):
+    if args.value is None and not (args.keyring or args.secrets_file):
         raise CliError(f"give a VALUE for {name}, or - to read it from stdin")
-    if not sys.stdin.isatty():
-        return _stdin_text()
-    import getpass
+    if args.value is None and sys.stdin.isatty():
+        import getpass
 
-    return getpass.getpass(f"{name}: ")
+        return getpass.getpass(f"{name}: ")
+    text = _stdin_text()
+    if not text:  # stdin at /dev/null, a cron job, an empty pipe: never overwrite the value with ""
+        raise CliError(f"stdin gave no value for {name}; nothing was written (an empty value: set {name} '')")
+    return text
 
 
 def _stdin_text() -> str:
