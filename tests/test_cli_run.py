@@ -171,6 +171,16 @@ def test_bad_usage_exits_2(tmp_path, capsys):
     assert code == 2 and "missing.toml: no such file" in err
 
 
+def test_a_mistyped_command_is_refused_rather_than_opened_as_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = workbench(capsys, "chek", ".")
+    assert code == 2 and "unknown command 'chek' (did you mean 'check'?)" in err
+    (tmp_path / "serv").mkdir()  # a folder of that name: the app opens on it, as always
+    from workbench.cli import _mistyped_command
+
+    assert _mistyped_command("serv") is None and _mistyped_command("serve-x") == "serve"
+
+
 SECRET_TYPED = "hunter2xyz"
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import re
 import sys
 
@@ -84,6 +85,16 @@ def _masked(token: str) -> str:
     return f"{name}=…" if eq and name.isidentifier() and value.strip("=") else "…"
 
 
+def _mistyped_command(word: str) -> str | None:
+    """The command `word` looks like a typo of, when it is no folder (`workbench chek`)."""
+    import difflib  # only when no command was named: ~1 ms of every start otherwise
+
+    if word.startswith("-") or os.sep in word or os.path.exists(word):
+        return None
+    close = difflib.get_close_matches(word, list(COMMANDS), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
 def _module(name: str):
     return importlib.import_module(f"workbench.cli.{name}")
 
@@ -142,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     # `workbench`, `workbench DIR` and `workbench --flag DIR` open the app.
     if not argv or argv[0] not in COMMANDS:
+        if argv and (typo := _mistyped_command(argv[0])):
+            print(f"workbench: unknown command {argv[0]!r} (did you mean {typo!r}?); a new folder of that "
+                  f"name opens with: workbench open {argv[0]}", file=sys.stderr)
+            return EXIT_USAGE
         argv.insert(0, "open")
     command = argv[0]
     # Import only the one command module: the others would cost start-up time.
@@ -157,8 +172,6 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `workbench check | head`: the reader left; no traceback
-        import os
-
         try:  # so the interpreter's final flush of stdout does not fail again
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         except (OSError, ValueError, AttributeError):  # stdout replaced by an object without a file
