@@ -240,6 +240,14 @@ def test_new_ignores_the_secrets_file_and_check_warns_on_a_tracked_secret(tmp_pa
     subprocess.run([*git, "add", "Config.toml"], check=True)
     [warning] = [d for d in check(ProjectStore.open(project), env={}) if d.code == "tracked-secret"]
     assert warning.severity == "warning" and warning.file == "Config.toml" and SECRET not in warning.message
+    assert "holds the secret scimClientSecret and" in warning.message
+    root = copy_sample("hr-webhook", tmp_path)  # two secrets: both named
+    (root / "Config.toml").write_text(f'scimClientSecret = "{SECRET}"\nhookToken = "tok-{SECRET}"\n')
+    subprocess.run(["git", "-C", str(root), "init", "-q"], check=True)
+    subprocess.run(["git", "-C", str(root), "add", "Config.toml"], check=True)
+    [warning] = [d for d in check(ProjectStore.open(root), env={}) if d.code == "tracked-secret"]
+    assert "holds the secrets " in warning.message and "hookToken" in warning.message
+    assert "scimClientSecret" in warning.message and SECRET not in warning.message
 
 
 def test_check_imports_neither_keyring_nor_yaml():

@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schedule": ("schedule", "Run every scheduled automation on its schedule"),
     "serve": ("serve", "Serve the service entry points over HTTP"),
     "up": ("up", "Run the schedules and serve the services, in one process"),
-    "export": ("export", "Export a project to Kubernetes: CronJobs, a ConfigMap, a Secret and a Containerfile"),
+    "export": ("export", "Export a project to Kubernetes: CronJobs, a Deployment and Service, a ConfigMap, a Secret, a Containerfile"),
     "sandbox": ("sandbox", "Serve a local OAuth2 + SCIM 2.0 identity provider on loopback"),
     "demo": ("demo", "Open the app on the sample project against an in-process sandbox"),
     "mapper": ("mapper", "Infer a record type from a CSV or JSON file; preview a data mapper's output"),

@@ -24,9 +24,11 @@ def secret_file_problems(store) -> list[tuple[str, str, str, str]]:
             out.append(("config-permissions", f"{f.path.name} holds the secret {held[0]} but other users may read "
                         f"it (mode {mode:04o}); run: chmod 600 {f.path}", held[0], f.path.name))
     if plain and git_tracks(config.path):
-        out.append(("tracked-secret", f"{config.path.name} holds the secret {plain[0]} and git tracks the file: "
-                    f"move it with `workbench config {store.root} set {plain[0]} - --secrets-file` (or --keyring), "
-                    "and remove it from the history", plain[0], config.path.name))
+        held = f"the secret {plain[0]}" if len(plain) == 1 else "the secrets " + ", ".join(plain)
+        name = plain[0] if len(plain) == 1 else "NAME"
+        out.append(("tracked-secret", f"{config.path.name} holds {held} and git tracks the file: move "
+                    f"{'it' if len(plain) == 1 else 'each'} with `workbench config {store.root} set {name} - "
+                    "--secrets-file` (or --keyring), and remove it from the history", plain[0], config.path.name))
     return out
 
 
