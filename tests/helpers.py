@@ -11,8 +11,15 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 
 
 def copy_sample(name: str, dest: Path) -> Path:
+    """A sample as the repository has it: its Config.toml without the values a README tour
+    (`sandbox --write-config`, `config set`) may have put in the working copy, no secrets file,
+    no history."""
     target = dest / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns(".workbench"))
+    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns(".workbench", "Config-secrets.toml"))
+    config = target / "Config.toml"
+    if config.exists():
+        lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+        config.write_text("".join(line for line in lines if line.startswith("#") or not line.strip()), encoding="utf-8")
     return target
 
 

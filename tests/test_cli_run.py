@@ -8,7 +8,6 @@ import json
 import os
 import re
 import selectors
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,20 +18,18 @@ from pathlib import Path
 
 import httpx
 
+from tests import helpers
 from workbench.cli import main
 from workbench.project import ProjectStore
 from workbench.runtime.history import list_runs, runs_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "projects"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 RUN_ID = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{6}$")
 
 
 def copy_sample(tmp_path: Path, name: str) -> Path:
-    target = tmp_path / name
-    shutil.copytree(SAMPLES / name, target, ignore=shutil.ignore_patterns(".workbench"))
-    return target
+    return helpers.copy_sample(name, tmp_path)
 
 
 def sets(sb, **more: str) -> list[str]:

@@ -5,7 +5,6 @@ plain shortcuts taken instead answer only where the library they stand in for ag
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from croniter import croniter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.helpers import copy_sample
 from workbench.project.entry_checks import _plain_cron, schedule_problem
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,8 +27,7 @@ def _modules_after(code: str) -> dict[str, bool]:
 
 
 def test_check_of_the_sample_imports_nothing_heavy(tmp_path):
-    project = tmp_path / "p"
-    shutil.copytree(ROOT / "projects" / "scim-provisioning", project)
+    project = copy_sample("scim-provisioning", tmp_path)
     code = ("from workbench.cli import main\n"
             f"main(['check', {str(project)!r}, '--set', 'scimServiceUrl=http://127.0.0.1:9/scim2', "
             "'--set', 'scimTokenUrl=http://127.0.0.1:9/token', '--set', 'scimClientId=c', '--set', 'scimClientSecret=secret'])")
@@ -36,8 +35,7 @@ def test_check_of_the_sample_imports_nothing_heavy(tmp_path):
 
 
 def test_a_run_of_the_sample_imports_nothing_heavy(tmp_path, sandbox):
-    project = tmp_path / "p"
-    shutil.copytree(ROOT / "projects" / "scim-provisioning", project)
+    project = copy_sample("scim-provisioning", tmp_path)
     sets = {"scimServiceUrl": sandbox.service_url, "scimTokenUrl": sandbox.token_url, "scimClientId": sandbox.client_id,
             "scimClientSecret": sandbox.client_secret, "newUserName": f"cold-{tmp_path.name}@example.com"}
     args = ["run", str(project)] + [a for name, value in sets.items() for a in ("--set", f"{name}={value}")]

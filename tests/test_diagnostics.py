@@ -50,12 +50,12 @@ def line_of(lines, needle):
     return next(i for i, line in enumerate(lines, start=1) if needle in line)
 
 
-def test_the_sample_is_clean_once_values_are_set():
-    assert check(ProjectStore.open(SAMPLES / "scim-provisioning"), env=SAMPLE_VALUES) == []
+def test_the_sample_is_clean_once_values_are_set(tmp_path):
+    assert check(ProjectStore.open(copy_sample("scim-provisioning", tmp_path)), env=SAMPLE_VALUES) == []
 
 
-def test_missing_values_are_all_named_with_three_ways_to_set_them():
-    diags = check(ProjectStore.open(SAMPLES / "scim-provisioning"), env={})
+def test_missing_values_are_all_named_with_three_ways_to_set_them(tmp_path):
+    diags = check(ProjectStore.open(copy_sample("scim-provisioning", tmp_path)), env={})
     missing = only(diags, "missing-value")
     assert {d.key for d in missing} == {f"configurables.{n}" for n in ("scimServiceUrl", "scimTokenUrl", "scimClientId", "scimClientSecret")}
     secret = next(d for d in missing if d.key.endswith("scimClientSecret"))

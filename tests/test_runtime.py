@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import sys
 import uuid
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 import pytest
 from pydantic import BaseModel, ConfigDict
 
+from tests.helpers import copy_sample
 from workbench.connectors import catalogue
 from workbench.connectors.base import Connection, ConnectorError, ConnectorSpec, OperationSpec
 from workbench.project import ProjectStore
@@ -23,7 +23,6 @@ from workbench.runtime import Engine, PreflightError, events
 from workbench.runtime.history import find_run, history_limit, list_runs, new_run_id, prune, read_events, runs_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "projects"
 
 
 # -- a no-op connector registered for these tests ---------------------------------------------------
@@ -603,8 +602,7 @@ def find_users(sb, user_name: str) -> list[dict]:
 
 
 def test_sample_provisions_a_user_then_hits_uniqueness(tmp_path, sandbox):
-    shutil.copytree(SAMPLES / "scim-provisioning", tmp_path / "p")
-    store = ProjectStore.open(tmp_path / "p")
+    store = ProjectStore.open(copy_sample("scim-provisioning", tmp_path))
     user = f"e2e-{uuid.uuid4().hex[:8]}@example.com"
     result, collected = run(Engine(store, overrides=sandbox_values(sandbox, user), env={}))
     assert result.status == "succeeded", result.error
@@ -621,8 +619,7 @@ def test_sample_provisions_a_user_then_hits_uniqueness(tmp_path, sandbox):
 
 
 def test_missing_value_makes_no_request(tmp_path, sandbox):
-    shutil.copytree(SAMPLES / "scim-provisioning", tmp_path / "p")
-    store = ProjectStore.open(tmp_path / "p")
+    store = ProjectStore.open(copy_sample("scim-provisioning", tmp_path))
     before = (sandbox.requests, sandbox.tokens_issued)
     values = sandbox_values(sandbox, "nobody@example.com")
     del values["scimClientSecret"]
