@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 from workbench.cli.demo import demo_values, sample_dir  # noqa: E402
 from workbench.sandbox import Sandbox  # noqa: E402
 from workbench.tui.app import WorkbenchApp  # noqa: E402
-from workbench.tui.testing import keys, settle, wait_for_runs  # noqa: E402
+from tests.tui_helpers import keys, settle, wait_for_runs  # noqa: E402
 
 
 async def main() -> None:
