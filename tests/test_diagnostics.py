@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.helpers import SAMPLES, copy_sample, make_project
+from tests.helpers import copy_sample, make_project
 from workbench.cli import main
 from workbench.project import ProjectStore
 from workbench.project.diagnostics import check

@@ -7,17 +7,15 @@ the pictures do not change from run to run. Update with
 from __future__ import annotations
 
 import asyncio
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_sample
 from workbench.cli.demo import demo_values
 from workbench.tui.app import WorkbenchApp
 from workbench.tui.run_feed import RunFormat
 from tests.tui_helpers import keys, settle, wait_for_runs
 
-SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 SIZE = (80, 24)
 
 
@@ -29,8 +27,7 @@ async def quiet(pilot) -> None:
 
 @pytest.fixture
 def app(tmp_path, make_sandbox) -> WorkbenchApp:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root, ignore=shutil.ignore_patterns(".workbench"))
+    root = copy_sample("scim-provisioning", tmp_path)
     memory = {**demo_values(make_sandbox()), "newUserName": "ada@example.com"}
     return WorkbenchApp(root, env={}, memory=memory, memory_source="demo", run_format=RunFormat.steady())
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
+from tests.helpers import copy_sample
+
 ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
@@ -42,8 +43,8 @@ def wait_for(session: str, *texts: str, timeout: float = 30.0) -> str:
 @pytest.mark.parametrize("term", [{"TERM": "xterm-256color"}, {"TERM": "vt100", "NO_COLOR": "1"}],
                          ids=["xterm-256color", "vt100-no-color"])
 def test_demo_in_tmux_runs_then_fails_on_409(tmp_path, term):
-    project = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".workbench"))
+    project = copy_sample("scim-provisioning", tmp_path)
+    config_before = (project / "Config.toml").read_bytes()
     session = f"wb-test-{secrets.token_hex(3)}"
     env_args = [f"{key}={value}" for key, value in term.items()]
     command = ["env", *env_args, f"PYTHONPATH={ROOT}", sys.executable, "-m", "workbench", "demo", str(project)]
@@ -62,7 +63,7 @@ def test_demo_in_tmux_runs_then_fails_on_409(tmp_path, term):
         while session in _sessions():  # the app quits, and the session with it
             assert time.monotonic() < deadline, "the app did not quit"
             time.sleep(0.2)
-        assert (project / "Config.toml").read_bytes() == (SAMPLE / "Config.toml").read_bytes()
+        assert (project / "Config.toml").read_bytes() == config_before  # the demo's values stay in memory
     finally:
         subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
 

@@ -5,16 +5,14 @@ Update with `pytest tests/test_tui_snapshots.py --snapshot-update`."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import copy_sample
 from workbench.tui.app import WorkbenchApp
 from tests.tui_helpers import keys, type_text
 from tests.tui_helpers import settle as _settle
 
-SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 SIZE = (80, 24)
 
 
@@ -31,8 +29,7 @@ async def quiet(pilot) -> None:
 
 @pytest.fixture
 def app(tmp_path) -> WorkbenchApp:
-    root = tmp_path / "scim-provisioning"
-    shutil.copytree(SAMPLE, root)
+    root = copy_sample("scim-provisioning", tmp_path)
     return WorkbenchApp(root, env={})
 
 

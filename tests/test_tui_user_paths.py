@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 from pathlib import Path
 
 import pytest
 from textual import events
 
+from tests.helpers import copy_sample
 from tests.tui_helpers import burst, keys, settle, type_text
 from workbench.project.scaffold import scaffold
 from workbench.tui.app import WorkbenchApp
 
-SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 SIZE = (80, 24)
 
 
@@ -160,9 +159,8 @@ async def _payload_after(root: Path, send) -> dict:
 
 
 async def test_keys_in_one_burst_give_what_slow_typing_gives(tmp_path):
-    slow_root, fast_root = tmp_path / "slow", tmp_path / "fast"
-    shutil.copytree(SAMPLE, slow_root)
-    shutil.copytree(SAMPLE, fast_root)
+    slow_root = copy_sample("scim-provisioning", tmp_path / "slow")
+    fast_root = copy_sample("scim-provisioning", tmp_path / "fast")
 
     async def slowly(pilot, presses):
         await keys(pilot, *presses)
@@ -181,8 +179,7 @@ async def test_a_burst_that_opens_a_form_and_types_into_it_gives_what_slow_typin
     presses = ("enter", "down", "down", "enter", "end", " ", "b", "y", "ctrl+s")
     logs = []
     for name, send in (("slow", keys), ("fast", burst)):
-        root = tmp_path / name
-        shutil.copytree(SAMPLE, root)
+        root = copy_sample("scim-provisioning", tmp_path / name)
         app = WorkbenchApp(root, env={})
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
