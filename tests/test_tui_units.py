@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tomllib
-from pathlib import Path
 
 import pytest
 
@@ -30,7 +29,6 @@ from workbench.tui.schema import (
 from workbench.tui.screens.step_form import suggest_result
 from workbench.tui.widgets.connection_form import suggest_name
 
-SAMPLE = Path(__file__).resolve().parents[1] / "projects" / "scim-provisioning"
 
 
 def test_connection_schema_becomes_fields():
@@ -97,8 +95,11 @@ def test_names_suggested():
     assert suggest_result("listUsers") == "users"
 
 
-def test_project_view_reads_the_files_without_the_store():
-    view = ProjectView.read(SAMPLE)
+def test_project_view_reads_the_files_without_the_store(tmp_path):
+    from tests.helpers import copy_sample
+
+    sample = copy_sample("scim-provisioning", tmp_path)
+    view = ProjectView.read(sample)
     assert view.name == "scim-provisioning"
     assert list(view.connections) == ["scimClient"] and list(view.entrypoints) == ["provisionUser"]
     rows = {r.name: r for r in view.config_rows()}
@@ -107,7 +108,7 @@ def test_project_view_reads_the_files_without_the_store():
     assert view.step_at("provisionUser", "1")["log"].startswith("Created user")
     assert view.step_at("provisionUser", "9") is None
     # Once loaded: the store's own data, and its precedence (WB_VAR_ > Config.toml > default).
-    loaded = ProjectView.of(ProjectStore.open(SAMPLE), env={"WB_VAR_SCIMCLIENTID": "x"})
+    loaded = ProjectView.of(ProjectStore.open(sample), env={"WB_VAR_SCIMCLIENTID": "x"})
     assert loaded.data is not view.data and loaded.data == view.data
     rows = {r.name: r for r in loaded.config_rows()}
     assert rows["scimClientId"].is_set and not rows["scimServiceUrl"].is_set and rows["newUserName"].is_set
