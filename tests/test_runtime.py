@@ -522,13 +522,15 @@ args = { value = 1 }
     assert finished["args"] == {"value": 1} and finished["result"] == 1
 
 
-def test_per_second_formats_each_second_once_and_never_another_seconds_text():
-    from workbench.runtime.events import PerSecond, iso
+def test_timestamps_and_run_ids_format_each_second_once_and_never_another_seconds_text():
+    from workbench.runtime.events import _iso_second, iso
+    from workbench.runtime.history import _id_second
 
-    calls = []
-    stamp = PerSecond(lambda second: calls.append(second) or f"s{second}")
-    assert [stamp(s) for s in (5, 5, 5, 6, 6, 5)] == ["s5", "s5", "s5", "s6", "s6", "s5"]
-    assert calls == [5, 6, 5]
+    for cached in (_iso_second, _id_second):
+        cached.cache_clear()
+        for _ in range(3):
+            cached(1_764_432_301)
+        assert cached.cache_info().misses == 1  # formatted once for the second
     # Ids and timestamps of alternating seconds: each gets its own second's text.
     assert [new_run_id(t)[:15] for t in (1_764_432_301.9, 1_764_432_302.1, 1_764_432_301.5)] == [
         "20251129T160501", "20251129T160502", "20251129T160501"]

@@ -639,3 +639,28 @@ args = { payload = { userName = "bad", emails = "not-a-list" } }
     (project / "workbench.toml").write_text(text.replace('emails = "not-a-list"', 'title = "fixed"'), encoding="utf-8")
     imported()  # ... and once it is valid too, the next check needs scim2-models no more
     assert imported() == "False"
+
+
+def test_a_configurable_value_is_checked_against_its_fields_not_against_the_steps_expressions(tmp_path):
+    """The Configurations pane checks a value as it is typed where it is used; what a step's own
+    expressions do wrong (reading a piece of the secret) does not depend on it and is the step's
+    to show, at the step (the Validator's step check says it there)."""
+    from workbench.project import ProjectStore
+    from workbench.project.validator import Validator
+
+    root = make_project(tmp_path / "p", """
+[integration]
+name = "p"
+[configurables.tok]
+type = "int"
+secret = true
+[entrypoints.main]
+[[entrypoints.main.steps]]
+foreach = "${config.tok.head}"
+concurrency = "${config.tok}"
+""")
+    store = ProjectStore.open(root)
+    validator = Validator(store.project, store.resolve_config(env={}))
+    assert "secret-indexed" in [p.code for p in validator.step("main", "0")]
+    assert validator.configurable("tok", 4) == []
+    assert "foreach.concurrency, which must be at most 256" in str(validator.configurable("tok", 999))  # where it is used

@@ -8,6 +8,7 @@ from typing import Any
 from workbench.project.config import env_name, format_value
 from workbench.project.diagnostic import ERROR, WARNING, Diagnostic
 from workbench.project.expression_checks import (
+    base_scope,
     did_you_mean,
     expression_problems,
     mapper_call_problems,
@@ -164,8 +165,9 @@ class _Checker:
                 self.add("unknown-connector", f"unknown connector {decl.connector!r}" + did_you_mean(decl.connector, known),
                          path + ("connector",))
                 continue
-            self.expressions(template_problems(self.project, decl.fields, path, self.base_scope()))
-            self.problems(connection_problems(spec, decl.fields, self.base_scope(), name=name, base=path))
+            scope = self.base_scope()
+            self.expressions(template_problems(self.project, decl.fields, path, scope))
+            self.problems(connection_problems(spec, decl.fields, scope, name=name, base=path))
             self.literal_secrets(spec.secret_fields(), decl.fields, path)
 
     def literal_secrets(self, secret_fields: set[str], fields: dict, path: tuple) -> None:
@@ -202,11 +204,7 @@ class _Checker:
 
     # -- entry points and steps -----------------------------------------------------------------
     def base_scope(self) -> dict:
-        """The variables every step sees, with what they hold (static_types.Static)."""
-        from workbench.project.mappers import mapper_scope
-        from workbench.project.static_types import Known
-
-        return {"config": self.config_static, **{k: Known(v) for k, v in mapper_scope(self.project).items()}}
+        return base_scope(self.project, self.config_static)
 
     def entrypoint(self, name: str, entry) -> None:
         # the entry-point forms' check too

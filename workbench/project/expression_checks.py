@@ -21,6 +21,15 @@ def did_you_mean(name: str, known: Iterable[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+def base_scope(project: Any, config: Any) -> dict:
+    """The variables every step sees, with what they hold (static_types.Static): the
+    configurables (`config`, their static types) and the project's mappers."""
+    from workbench.project.mappers import mapper_scope
+    from workbench.project.static_types import Known
+
+    return {"config": config, **{k: Known(v) for k, v in mapper_scope(project).items()}}
+
+
 def expression_problems(project: Any, step: Any, path: tuple, scope: dict) -> Iterator[Problem]:
     """The problems of `step`'s expressions, at `path` (the step's key path), with `scope` the
     variables it sees (static_types.Static)."""

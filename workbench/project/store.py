@@ -373,15 +373,16 @@ class ProjectStore(StepEdits):
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def model_problems(exc: ValidationError, prefix: tuple = ()) -> list[tuple[str, str, tuple]]:
+def model_problems(exc: ValidationError, prefix: tuple = (), *, one_step: bool = False) -> list[tuple[str, str, tuple]]:
     """(code, message, key path) of each error of a project model's validation, in the words of
     `check` (the step forms say the same): no "Value error," prefix, never the value (it may be
-    a secret)."""
+    a secret). `one_step`: a step validated on its own, whose locations start with its kind."""
     from workbench.connectors.messages import sentence
 
     out = []
     for err in exc.errors():
-        path = prefix + tuple(_loc(err["loc"]))
+        loc = err["loc"][1:] if one_step and err["loc"][:1] and err["loc"][0] in STEP_KINDS else err["loc"]
+        path = prefix + tuple(_loc(loc))
         code = "unknown-key" if err["type"] == "extra_forbidden" else "type-mismatch"
         if err["type"] == "missing":
             code = "missing-key"

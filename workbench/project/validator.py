@@ -106,10 +106,10 @@ class Validator:
         self._uses: dict[str, list[tuple]] | None = None
 
     def env(self) -> dict[str, Static]:
-        """What every step sees, as check's base scope: the configurables, and the mappers."""
-        from workbench.project.mappers import mapper_scope
+        """What every step sees: check's base scope."""
+        from workbench.project.expression_checks import base_scope
 
-        return {"config": self.config, **{k: Known(v) for k, v in mapper_scope(self.project).items()}}
+        return base_scope(self.project, self.config)
 
     def connection(self, name: str, fields: Mapping[str, Any] | None = None, connector: str | None = None,
                    env: Env | None = None) -> list[FieldProblem]:
@@ -157,7 +157,7 @@ class Validator:
                 last = dict(seen)
         return last
 
-    def step(self, entry: str, address: Any, step: Any = None) -> list[FieldProblem]:
+    def step(self, entry: str, address: Any, step: Any = None, *, expressions: bool = True) -> list[FieldProblem]:
         """Problems of a step's fields (the saved step, or `step` as being edited: a dict as in
         TOML or a step model), with paths relative to the step's table: ("args", "payload",
         "userName"), ("concurrency",)."""
@@ -178,7 +178,7 @@ class Validator:
             return []
         env = self.scope_at(entry, address)
         problems = [FieldProblem(where[len(base):], code, message, base=base)
-                    for code, message, where in expression_problems(self.project, step, base, env)]
+                    for code, message, where in expression_problems(self.project, step, base, env)] if expressions else []
         if isinstance(step, (CallStep, SyncStep)):
             problems += self._call(step, env, base)
         elif isinstance(step, ForeachStep):
@@ -233,14 +233,15 @@ class Validator:
         if decl.required and value == "":
             return [FieldProblem((), "missing-value", f"required configurable {name} has no value", name, base=base)]
         config = Type("object", fields={**(self.config.fields or {}), name: Known(value)})
-        env: dict[str, Static] = {"config": config}
+        other = self._with_config(config)
+        env = other.env()
         out: list[FieldProblem] = []
         for use in self.uses().get(name, ()):
             if use[0] == "connection":
                 problems = self.connection(use[1], env=env)
             else:
                 _, entry, address = use
-                problems = self._with_config(config).step(entry, address)
+                problems = other.step(entry, address, expressions=False)  # they do not read the value
             out.extend(p for p in problems if p.binding == name or name in p.message)
         return out
 
@@ -288,7 +289,7 @@ def _step_model(data: Mapping[str, Any], base: tuple = ()) -> tuple[Any, list[Fi
     global _STEP_ADAPTER
     from pydantic import TypeAdapter
 
-    from workbench.project.model import Step, step_kind
+    from workbench.project.model import Step
     from workbench.project.store import model_problems
 
     if _STEP_ADAPTER is None:
@@ -296,9 +297,5 @@ def _step_model(data: Mapping[str, Any], base: tuple = ()) -> tuple[Any, list[Fi
     try:
         return _STEP_ADAPTER.validate_python(dict(data)), []
     except ValidationError as exc:
-        kind = step_kind(data)
-        found = []
-        for code, message, path in model_problems(exc):
-            path = path[1:] if path[:1] == (kind,) else path  # the union's tag, first
-            found.append(FieldProblem(path, code, message, base=base))
-        return None, found
+        return None, [FieldProblem(path, code, message, base=base)
+                      for code, message, path in model_problems(exc, one_step=True)]

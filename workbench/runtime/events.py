@@ -8,8 +8,8 @@ left out of the dict.
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any, ClassVar
@@ -27,23 +27,9 @@ OK, FAILED, SKIPPED = "ok", "failed", "skipped"  # step statuses
 SUCCEEDED, CANCELLED = "succeeded", "cancelled"  # run statuses (and FAILED)
 
 
-class PerSecond:
-    """`text(second)`, formatted again only when the second changes: events and run ids come
-    many a second. The last one is a tuple swapped whole, so no thread pairs a second with
-    another second's text."""
-
-    def __init__(self, text: Callable[[int], str]) -> None:
-        self._text = text
-        self._last: tuple[int | None, str] = (None, "")
-
-    def __call__(self, second: int) -> str:
-        last = self._last
-        if last[0] != second:
-            last = self._last = (second, self._text(second))
-        return last[1]
-
-
-_iso_second = PerSecond(lambda second: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+# The last second formatted, formatted again only when the second changes (events come many a
+# second); lru_cache is thread-safe, so no thread pairs a second with another second's text.
+_iso_second = functools.lru_cache(maxsize=1)(lambda second: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
 
 
 def iso(ts: float) -> str:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.runtime.compact import history_record
-from workbench.runtime.events import RUN_FINISHED, RUN_STARTED, PerSecond
+from workbench.runtime.events import RUN_FINISHED, RUN_STARTED
 
 if TYPE_CHECKING:
     from workbench.runtime.segments import BackgroundWriter
@@ -62,7 +62,7 @@ def runs_dir(root: Path | str) -> Path:
     return Path(root) / STATE_DIR / RUNS_DIR
 
 
-_id_second = PerSecond(lambda second: time.strftime("%Y%m%dT%H%M%S", time.gmtime(second)))
+_id_second = functools.lru_cache(maxsize=1)(lambda second: time.strftime("%Y%m%dT%H%M%S", time.gmtime(second)))
 
 
 def new_run_id(now: float | None = None) -> str:

@@ -8,6 +8,7 @@ is imported on first use: importing the app must not load it (the first paint co
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import deque
@@ -76,13 +77,12 @@ class RunFeed:
     items: deque[FeedItem] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        from workbench.runtime.events import PerSecond
         from workbench.runtime.lines import EventLines
 
         self.lines = EventLines(verbose=True, duration=self.format.duration)
         # A replay: a line for each foreach item the history kept as its compact record only.
         self.replay_lines = EventLines(verbose=True, duration=self.format.duration, items=True)
-        self._stamp = PerSecond(self.format.stamp)
+        self._stamp = functools.lru_cache(maxsize=1)(self.format.stamp)  # one strftime per second
         self._ts = time.time()  # the last timestamp seen: compact item records have none
 
     def sink(self, session: Any) -> Callable[[Any], None]:

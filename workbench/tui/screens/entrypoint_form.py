@@ -136,15 +136,13 @@ class EntryPointScreen(EntryForm):
 
     @guarded
     def save(self) -> None:
-        values = {key: self.query_one(f"#ep-{key}", Input).value.strip()
-                  for key in ("name", "schedule", "timezone", "description")}
         errors = self.verdict()
         if errors:  # check would refuse it: stay, at the first such field
             self.query_one(f"#{next(iter(errors))}", Input).focus()
             return
-        name, original = values["name"], self.original
-        schedule, timezone, description = values["schedule"] or None, values["timezone"] or None, values["description"]
-        changes = self.changes()
+        name, original = self.query_one("#ep-name", Input).value.strip(), self.original
+        typed, changes = self.typed(), self.changes()
+        schedule, timezone, description = (typed[key] for key in FIELDS)
 
         def change(store) -> str:
             if original is None:
